@@ -1,0 +1,74 @@
+"""The small protocols every problem follows."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+ReferenceKind = Literal["analytic", "semi-analytic", "numerical", "literature"]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """How exact a problem's reference solution is.
+
+    Attributes:
+        kind: `analytic` (closed form), `semi-analytic` (closed form up to roots or
+            quadrature solved to `tolerance`), `numerical` (a converged solve, with
+            `evidence`), or `literature` (with `citation`).
+        tolerance: bound on the reference's own relative error, where known.
+        evidence: how the accuracy was established (refinement study, cross-check).
+        citation: source of a literature value.
+    """
+
+    kind: ReferenceKind
+    tolerance: float | None = None
+    evidence: str = ""
+    citation: str = ""
+
+    def __post_init__(self):
+        if self.kind not in ("analytic", "semi-analytic", "numerical", "literature"):
+            raise ValueError(f"unknown reference kind {self.kind!r}")
+        if self.kind == "literature" and not self.citation:
+            raise ValueError("a literature reference needs a citation")
+
+
+@runtime_checkable
+class Problem(Protocol):
+    """What every problem provides: a registered name, its parameters, its reference."""
+
+    name: str
+
+    @property
+    def params(self) -> dict[str, float]: ...
+
+    @property
+    def reference(self) -> Reference: ...
+
+
+def check_finite(name: str, value: float) -> float:
+    """Return `value` as a float, or raise naming the parameter if it is not a finite number."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"parameter {name!r} must be a real number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"parameter {name!r} must be finite, got {v}")
+    return v
+
+
+def check_positive(name: str, value: float) -> float:
+    """Like `check_finite`, and also require `value > 0`."""
+    v = check_finite(name, value)
+    if v <= 0:
+        raise ValueError(f"parameter {name!r} must be > 0, got {v}")
+    return v
+
+
+def check_nonnegative(name: str, value: float) -> float:
+    """Like `check_finite`, and also require `value >= 0`."""
+    v = check_finite(name, value)
+    if v < 0:
+        raise ValueError(f"parameter {name!r} must be >= 0, got {v}")
+    return v

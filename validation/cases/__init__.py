@@ -1,0 +1,5 @@
+"""All validation cases, registered in this one list."""
+
+from sciml.validation.cases.quantum_wells import CASES as _QW
+
+CASES = [*_QW]
