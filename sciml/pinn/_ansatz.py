@@ -1,0 +1,135 @@
+"""Trial functions that satisfy boundary and interface conditions by construction.
+
+All ansätze here are scalar functions of a scalar x on an interval [a, b] with
+u(a) = u(b) = 0 exactly; the network only has to learn the interior.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from sciml.nn import MLP
+
+
+class DirichletAnsatz(eqx.Module):
+    """u(x) = B(x) · N(x) with B(x) = 4 (x - a)(b - x)/(b - a)², zero at both walls.
+
+    B is scaled to peak at 1, so the network's output and u have the same scale.
+    """
+
+    net: MLP
+    a: float = eqx.field(static=True)
+    b: float = eqx.field(static=True)
+
+    def __init__(
+        self,
+        a: float,
+        b: float,
+        *,
+        width: int = 32,
+        depth: int = 3,
+        activation: str = "tanh",
+        key: PRNGKeyArray,
+    ):
+        if not b > a:
+            raise ValueError(f"need b > a, got a={a}, b={b}")
+        self.a, self.b = float(a), float(b)
+        self.net = MLP("scalar", "scalar", width, depth, activation=activation, lower=a, upper=b,
+                       key=key)
+
+    def __call__(self, x: Float[Array, ""]) -> Float[Array, ""]:
+        return 4.0 * (x - self.a) * (self.b - x) / (self.b - self.a) ** 2 * self.net(x)
+
+    def piece(self, k: int, x: Float[Array, ""]) -> Float[Array, ""]:
+        """The single piece (k = 0): the same as calling the ansatz."""
+        return self(x)
+
+    @property
+    def edges(self) -> tuple[float, ...]:
+        return (self.a, self.b)
+
+
+class PiecewiseC1Ansatz(eqx.Module):
+    """One network per sub-interval, joined so that u and u' are continuous by construction.
+
+    For a problem whose coefficients jump at `breakpoints` a = x_0 < x_1 < ... < x_m = b,
+    the solution is smooth on each piece but its second derivative jumps across x_k, which
+    a single smooth network resolves poorly. Here piece k has its own network N_k and,
+    with t = (x - x_k)/(x_{k+1} - x_k) in [0, 1],
+
+        u_0(x)  = t · N_0(x)                                  (zero at a)
+        u_k(x)  = P_k(x) + t² N_k(x)                          (0 < k < m-1)
+        u_m-1(x) = P_m-1(x) + t² [N_m-1(x) - N_m-1(b) - P_m-1(b)]    (zero at b)
+
+    where P_k(x) = u_{k-1}(x_k) + u'_{k-1}(x_k)(x - x_k) is the first-order Taylor
+    polynomial of the previous piece at the joint. The t² factor leaves P_k's value and
+    slope at x_k untouched, so u(a) = u(b) = 0 and the C¹ joints hold exactly for any
+    weights. With no breakpoints this reduces to `DirichletAnsatz`.
+    """
+
+    nets: tuple[MLP, ...]
+    edges: tuple[float, ...] = eqx.field(static=True)
+
+    def __init__(
+        self,
+        a: float,
+        b: float,
+        breakpoints: tuple[float, ...] | Array = (),
+        *,
+        width: int = 32,
+        depth: int = 3,
+        activation: str = "tanh",
+        key: PRNGKeyArray,
+    ):
+        edges = (float(a), *map(float, breakpoints), float(b))
+        if any(r <= l for l, r in zip(edges[:-1], edges[1:], strict=True)):
+            raise ValueError(f"need a < breakpoints < b in increasing order, got {edges}")
+        if len(edges) < 3:
+            raise ValueError("PiecewiseC1Ansatz needs at least one breakpoint; "
+                             "use DirichletAnsatz for a single interval")
+        self.edges = edges
+        keys = jax.random.split(key, len(edges) - 1)
+        self.nets = tuple(
+            MLP("scalar", "scalar", width, depth, activation=activation, lower=lo, upper=hi, key=k)
+            for lo, hi, k in zip(edges[:-1], edges[1:], keys, strict=True)
+        )
+
+    @property
+    def n_pieces(self) -> int:
+        return len(self.nets)
+
+    def _joints(self) -> list[tuple[Array, Array]]:
+        """(u, u') at the left edge of every piece; pieces are chained left to right."""
+        joints = [(jnp.zeros(()), jnp.zeros(()))]
+        for k in range(self.n_pieces - 1):
+            xk1 = jnp.asarray(self.edges[k + 1])
+            u, du = jax.jvp(lambda x, k=k, j=joints[k]: self._piece(k, x, j), (xk1,), (1.0,))
+            joints.append((u, du))
+        return joints
+
+    def _piece(self, k: int, x, joint) -> Array:
+        lo, hi = self.edges[k], self.edges[k + 1]
+        t = (x - lo) / (hi - lo)
+        net = self.nets[k]
+        if k == 0:
+            return t * net(x)
+        u0, du0 = joint
+        taylor = u0 + du0 * (x - lo)
+        if k < self.n_pieces - 1:
+            return taylor + t**2 * net(x)
+        end = u0 + du0 * (hi - lo)
+        return taylor + t**2 * (net(x) - net(jnp.asarray(hi)) - end)
+
+    def piece(self, k: int, x: Float[Array, ""]) -> Float[Array, ""]:
+        """Piece k evaluated at x (meaningful for x in [x_k, x_{k+1}])."""
+        return self._piece(k, x, self._joints()[k])
+
+    def __call__(self, x: Float[Array, ""]) -> Float[Array, ""]:
+        joints = self._joints()
+        values = jnp.stack([self._piece(k, x, joints[k]) for k in range(self.n_pieces)])
+        k = jnp.clip(jnp.searchsorted(jnp.asarray(self.edges[1:-1]), x, side="right"), 0,
+                     self.n_pieces - 1)
+        return values[k]
