@@ -339,18 +339,29 @@ def _scaled(psi, factor):
     return eqx.tree_at(lambda p: p.net, psi, scale_net(psi.net))
 
 
-def compare_with_exact(solution: EigenSolution, problem, n_per_region: int = 200) -> dict:
-    """Errors of a solved state against the problem's exact eigenpair.
+def aligned_wavefunction(solution: EigenSolution, problem, x, n_per_region: int = 200):
+    """ψ_PINN at x scaled to unit norm and signed to overlap positively with the exact state.
 
-    Returns a dict with `energy_rel_error` (trained energy), `rayleigh_rel_error`, and
-    `psi_l2_error`: the L2 norm of ψ_PINN/‖ψ_PINN‖ - ψ_exact with the sign aligned (ψ_exact
-    has unit norm, so this is a relative error), by Gauss-Legendre quadrature per region.
+    Norm and overlap are Gauss-Legendre integrals on each region of the problem.
     """
     xq, wq = problem.quadrature(n_per_region)
     exact = problem.eigenfunction(solution.index, xq)
     psi = np.asarray(solution.wavefunction(xq))
-    psi = psi / np.sqrt(np.sum(wq * psi**2))
-    psi = psi * np.sign(np.sum(wq * psi * exact))
+    factor = np.sign(np.sum(wq * psi * exact)) / np.sqrt(np.sum(wq * psi**2))
+    return factor * np.asarray(solution.wavefunction(jnp.asarray(x)))
+
+
+def compare_with_exact(solution: EigenSolution, problem, n_per_region: int = 200) -> dict:
+    """Errors of a solved state against the problem's exact eigenpair.
+
+    Returns a dict with `energy_exact`, `energy_rel_error` (trained energy),
+    `rayleigh_rel_error`, and `psi_l2_error`: ‖ψ_PINN/‖ψ_PINN‖ - ψ_exact‖₂ with the sign
+    aligned (ψ_exact has unit norm, so this is a relative error), by Gauss-Legendre
+    quadrature on each region.
+    """
+    xq, wq = problem.quadrature(n_per_region)
+    exact = problem.eigenfunction(solution.index, xq)
+    psi = aligned_wavefunction(solution, problem, xq, n_per_region)
     e_exact = float(problem.energies(solution.index)[-1])
     return {
         "energy_exact": e_exact,

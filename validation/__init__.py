@@ -1,0 +1,19 @@
+"""Validation against exact references: the case registry, the runner and its reports.
+
+`sciml validate` (see `sciml.cli`) is the usual entry point; `run_cases` is the same from
+Python. Cases are registered in one place, `sciml.validation.cases`.
+"""
+
+from sciml.validation.registry import SUITES, Case, Check, Outcome, all_cases, select_cases
+from sciml.validation.runner import Report, run_cases
+
+__all__ = [
+    "SUITES",
+    "Case",
+    "Check",
+    "Outcome",
+    "Report",
+    "all_cases",
+    "run_cases",
+    "select_cases",
+]

@@ -17,7 +17,6 @@ E), then solved to ~1e-14 relative with `optimistix.Bisection`.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import jax
@@ -210,7 +209,7 @@ def _evaluate(edges, values, energy, starts, x, derivative=0):
 def _shoot_end(energy, edges, values):
     """ψ(L; E) for ψ(0) = 0, ψ'(0) = 1, renormalised per region (jax, differentiable)."""
     state = jnp.array([0.0, 1.0])
-    for i in range(len(values)):
+    for i in range(values.shape[0]):
         q = energy - values[i]
         h = edges[i + 1] - edges[i]
         k = jnp.sqrt(jnp.abs(q))
@@ -223,22 +222,23 @@ def _shoot_end(energy, edges, values):
     return state[0]
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
-def _bisect(edges: tuple, values: tuple, lo, hi):
-    fn = lambda e, _: _shoot_end(e, edges, values)
-    solver = optx.Bisection(rtol=1e-15, atol=1e-15 * jnp.maximum(1.0, jnp.abs(hi)))
-    sol = optx.root_find(
-        fn, solver, 0.5 * (lo + hi), options=dict(lower=lo, upper=hi), max_steps=400, throw=False
-    )
-    return sol.value, sol.result
+@jax.jit
+def _bisect(edges, values, lo, hi):
+    # Solve for ε = E / hi so both of Bisection's tests are relative: the bracket width
+    # below ~1e-13·hi, and the normalised |ψ(L)| below 1e-13.
+    fn = lambda eps, _: _shoot_end(eps * hi, edges, values)
+    solver = optx.Bisection(rtol=1e-14, atol=1e-13)
+    sol = optx.root_find(fn, solver, 0.5 * (lo + hi) / hi,
+                         options=dict(lower=lo / hi, upper=1.0), max_steps=400, throw=False)
+    return sol.value * hi, sol.result
 
 
 def _root(edges: np.ndarray, values: np.ndarray, lo: float, hi: float) -> float:
     # references are float64 whatever the caller's global precision
     with jax.enable_x64(True):
-        value, result = _bisect(
-            tuple(map(float, edges)), tuple(map(float, values)), np.float64(lo), np.float64(hi)
-        )
+        value, result = _bisect(jnp.asarray(edges, dtype=jnp.float64),
+                                jnp.asarray(values, dtype=jnp.float64),
+                                jnp.float64(lo), jnp.float64(hi))
         if result != optx.RESULTS.successful:
             raise RuntimeError(f"eigenvalue root find failed in [{lo}, {hi}]: {result}")
         return float(value)

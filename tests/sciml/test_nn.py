@@ -1,0 +1,68 @@
+"""MLP and the hard-constraint ansätze."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sciml.nn import MLP
+from sciml.pinn import DirichletAnsatz, PiecewiseC1Ansatz
+
+
+@pytest.mark.parametrize("activation", ["tanh", "silu", "sin", "gelu"])
+def test_mlp_shapes(activation, getkey):
+    f = MLP(3, 2, 16, 2, activation=activation, lower=jnp.zeros(3), upper=jnp.ones(3),
+            key=getkey())
+    assert f(jnp.ones(3)).shape == (2,)
+    assert jax.vmap(f)(jnp.ones((5, 3))).shape == (5, 2)
+    g = MLP("scalar", "scalar", 8, 1, activation=activation, key=getkey())
+    assert g(jnp.asarray(0.3)).shape == ()
+
+
+def test_mlp_input_scaling(getkey):
+    # the same network on [0, 10] sees x = 10 as the unit box sees 1
+    k = getkey()
+    a = MLP("scalar", "scalar", 8, 2, lower=0.0, upper=10.0, key=k)
+    b = MLP("scalar", "scalar", 8, 2, lower=-1.0, upper=1.0, key=k)
+    assert a(jnp.asarray(10.0)) == pytest.approx(float(b(jnp.asarray(1.0))), abs=1e-14)
+
+
+def test_mlp_bad_input(getkey):
+    with pytest.raises(ValueError, match="unknown activation 'relu6'"):
+        MLP(1, 1, 8, 2, activation="relu6", key=getkey())
+    with pytest.raises(ValueError, match="upper > lower"):
+        MLP(1, 1, 8, 2, lower=1.0, upper=0.0, key=getkey())
+
+
+def test_dirichlet_ansatz_vanishes_at_walls(getkey):
+    u = DirichletAnsatz(-1.0, 2.0, key=getkey())
+    assert u(jnp.asarray(-1.0)) == 0.0 and u(jnp.asarray(2.0)) == 0.0
+    assert abs(float(u(jnp.asarray(0.5)))) > 0
+
+
+@settings(max_examples=10, deadline=None)
+@given(cuts=st.lists(st.floats(0.05, 0.95), min_size=1, max_size=3, unique=True),
+       seed=st.integers(0, 2**16))
+def test_piecewise_ansatz_is_c1_and_vanishes_at_walls(cuts, seed):
+    cuts = sorted(cuts)
+    if np.min(np.diff([0.0, *cuts, 1.0])) < 0.02:
+        return
+    u = PiecewiseC1Ansatz(0.0, 1.0, cuts, width=8, depth=2, key=jax.random.PRNGKey(seed))
+    assert abs(float(u(jnp.asarray(0.0)))) < 1e-14 and abs(float(u(jnp.asarray(1.0)))) < 1e-14
+    for k, c in enumerate(cuts):
+        left = lambda x, k=k: u.piece(k, x)
+        right = lambda x, k=k: u.piece(k + 1, x)
+        c = jnp.asarray(c)
+        assert float(left(c)) == pytest.approx(float(right(c)), abs=1e-12)
+        assert float(jax.grad(left)(c)) == pytest.approx(float(jax.grad(right)(c)), abs=1e-11)
+        # __call__ picks the right piece
+        assert float(u(c + 1e-3)) == pytest.approx(float(right(c + 1e-3)), abs=1e-14)
+
+
+def test_piecewise_ansatz_bad_breakpoints(getkey):
+    with pytest.raises(ValueError, match="increasing order"):
+        PiecewiseC1Ansatz(0.0, 1.0, (0.6, 0.4), key=getkey())
+    with pytest.raises(ValueError, match="at least one breakpoint"):
+        PiecewiseC1Ansatz(0.0, 1.0, (), key=getkey())

@@ -1,0 +1,129 @@
+"""The generic training loop: convergence, history, checkpoints, resume, errors."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from sciml.solvers.train import (
+    concat_histories,
+    fit,
+    lbfgs,
+    load_checkpoint,
+    save_checkpoint,
+)
+
+
+class Linear(eqx.Module):
+    w: jax.Array
+    b: jax.Array
+
+
+def make_data(getkey, n=64, d=3):
+    X = jax.random.normal(getkey(), (n, d))
+    y = X @ jnp.array([1.0, -2.0, 0.5]) + 0.3 + 0.01 * jax.random.normal(getkey(), (n,))
+    return X, y
+
+
+def mse(model, data):
+    X, y = data
+    return jnp.mean((X @ model.w + model.b - y) ** 2)
+
+
+def lstsq(data):
+    X, y = data
+    A = np.hstack([np.asarray(X), np.ones((X.shape[0], 1))])
+    return np.linalg.lstsq(A, np.asarray(y), rcond=None)[0]
+
+
+def test_adam_then_lbfgs_reaches_least_squares(getkey):
+    data = make_data(getkey)
+    model = Linear(jnp.zeros(3), jnp.zeros(()))
+    r1 = fit(model, mse, optax.adam(1e-2), steps=500, data=data, log_every=50)
+    r2 = fit(r1.model, mse, lbfgs(), steps=50, data=data, log_every=10)
+    got = np.append(np.asarray(r2.model.w), float(r2.model.b))
+    np.testing.assert_allclose(got, lstsq(data), atol=1e-10)
+    h = r1.history
+    assert list(h.step.values) == list(range(50, 501, 50))
+    assert h.loss.values[-1] < h.loss.values[0]
+    joined = concat_histories(r1.history, r2.history)
+    assert joined.sizes["step"] == 15 and np.all(np.diff(joined.step.values) > 0)
+    assert set(joined.phase.values) == {"train"}
+
+
+def test_filter_spec_freezes_leaves(getkey):
+    data = make_data(getkey)
+    model = Linear(jnp.zeros(3), jnp.asarray(5.0))
+    spec = Linear(True, False)
+    r = fit(model, mse, optax.adam(1e-2), steps=100, data=data, filter_spec=spec)
+    assert float(r.model.b) == 5.0 and not np.allclose(r.model.w, 0)
+
+
+def test_aux_metrics_callbacks_and_project(getkey):
+    data = make_data(getkey)
+    seen = []
+
+    def loss(m, d):
+        return mse(m, d), {"w0": m.w[0]}
+
+    def stop_at_200(rec):
+        seen.append(rec.step)
+        return rec.step >= 200
+
+    r = fit(Linear(jnp.zeros(3), jnp.zeros(())), loss, optax.adam(1e-2), steps=1000, data=data,
+            has_aux=True, log_every=100, metrics=lambda m: {"b": m.b},
+            callbacks=[stop_at_200], project=lambda m, d: eqx.tree_at(lambda m: m.b, m, jnp.asarray(0.25)))
+    assert r.stopped_early and r.step == 200 and seen == [100, 200]
+    assert {"loss", "w0", "b"} <= set(r.history.data_vars)
+    assert float(r.model.b) == 0.25  # the projection runs after each chunk
+
+
+def test_nan_loss_raises(getkey):
+    data = make_data(getkey)
+    bad = lambda m, d: mse(m, d) * jnp.nan
+    with pytest.raises(FloatingPointError, match="loss became nan by step 10"):
+        fit(Linear(jnp.zeros(3), jnp.zeros(())), bad, optax.adam(1e-2), steps=20, data=data,
+            log_every=10)
+
+
+def test_checkpoint_round_trip_is_exact(tmp_path, getkey):
+    tree = (Linear(jax.random.normal(getkey(), (3,)), jnp.asarray(0.7)),
+            optax.adam(1e-3).init(jnp.ones(4)))
+    path = tmp_path / "ck.eqx"
+    save_checkpoint(path, tree, {"step": 7, "history": []})
+    like = jax.tree.map(jnp.zeros_like, tree)
+    loaded, meta = load_checkpoint(path, like)
+    assert meta["step"] == 7
+    for a, b in zip(jax.tree.leaves(tree), jax.tree.leaves(loaded), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.eqx"]  # no temp files left
+
+
+def test_resume_continues_where_it_stopped(tmp_path, getkey):
+    data = make_data(getkey)
+    model = Linear(jnp.zeros(3), jnp.zeros(()))
+    full = fit(model, mse, optax.adam(1e-2), steps=300, data=data, log_every=50)
+    ck = tmp_path / "run.eqx"
+    # "interrupted" after 150 steps, then resumed with the same call
+    fit(model, mse, optax.adam(1e-2), steps=300, data=data, log_every=50, checkpoint=ck,
+        callbacks=[lambda rec: rec.step >= 150])
+    resumed = fit(model, mse, optax.adam(1e-2), steps=300, data=data, log_every=50,
+                  checkpoint=ck, resume=True)
+    assert resumed.step == 300
+    np.testing.assert_array_equal(np.asarray(resumed.model.w), np.asarray(full.model.w))
+    np.testing.assert_array_equal(resumed.history.loss.values, full.history.loss.values)
+
+
+def test_checkpoint_errors(tmp_path, getkey):
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "missing.eqx", None)
+    junk = tmp_path / "junk.eqx"
+    junk.write_bytes(b"\x80\x04not a checkpoint")
+    with pytest.raises(ValueError, match="not a sciml checkpoint"):
+        load_checkpoint(junk, None)
+    path = tmp_path / "ck.eqx"
+    save_checkpoint(path, Linear(jnp.zeros(3), jnp.zeros(())), {"step": 0, "history": []})
+    with pytest.raises(ValueError, match="does not match"):
+        load_checkpoint(path, Linear(jnp.zeros(5), jnp.zeros(())))

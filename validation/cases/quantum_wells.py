@@ -1,0 +1,195 @@
+"""Validation of eigen-PINNs on the three 1-D quantum wells against their exact eigenpairs.
+
+Targets (float64, trainable energy): ground-state relative energy error ≤ 1e-7 for the
+infinite well and ≤ 1e-5 for the finite well and the barrier; normalised, sign-aligned
+wavefunction L2 error ≤ 1e-4; the first three states of the infinite and finite wells each
+within 1e-5 relative energy error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import xarray as xr
+
+from sciml.validation.registry import Case, Check, Outcome
+
+ENERGY_TOL = {"infinite_well": 1e-7, "finite_well": 1e-5, "finite_barrier": 1e-5}
+PSI_TOL = 1e-4
+EXCITED_ENERGY_TOL = 1e-5
+
+
+def solve_well(name: str, n_states: int = 1, *, seed: int = 0, progress: bool = False,
+               **config) -> xr.Dataset:
+    """Solve the lowest `n_states` of well `name` with the eigen-PINN; compare with exact.
+
+    Returns an `xarray.Dataset` with, over `state` (1..n) and `x` (plotting grid on [0, L]):
+    `psi_pinn` and `psi_exact` (normalised, sign-aligned), `potential(x)`,
+    `energy_pinn`, `energy_exact`, `energy_rel_error`, `psi_l2_error` per state, and the
+    training history `energy`, `loss` over (`state`, `step`).
+    """
+    import jax
+
+    from sciml.problems import get_problem
+    from sciml.solvers.eigen_pinn import (
+        EigenPINNConfig,
+        aligned_wavefunction,
+        compare_with_exact,
+        solve_eigenstates,
+    )
+
+    problem = get_problem(name)
+    cfg = EigenPINNConfig(**config)
+    sols = solve_eigenstates(problem, n_states, config=cfg, key=jax.random.PRNGKey(seed),
+                             progress=progress)
+    x = np.linspace(0.0, problem.L, 801)
+    errs = [compare_with_exact(s, problem) for s in sols]
+    hist = xr.concat([s.history[["energy", "loss"]] for s in sols], dim="state", join="outer")
+    states = np.arange(1, n_states + 1)
+    ds = xr.Dataset(
+        {
+            "psi_pinn": (("state", "x"), np.stack([aligned_wavefunction(s, problem, x)
+                                                    for s in sols])),
+            "psi_exact": (("state", "x"), np.stack([problem.eigenfunction(i, x)
+                                                     for i in states])),
+            "potential": ("x", np.asarray(problem.potential(x), dtype=float)),
+            "energy_pinn": ("state", np.array([s.energy for s in sols])),
+            "energy_exact": ("state", np.array([e["energy_exact"] for e in errs])),
+            "energy_rel_error": ("state", np.array([e["energy_rel_error"] for e in errs])),
+            "rayleigh_rel_error": ("state", np.array([e["rayleigh_rel_error"] for e in errs])),
+            "psi_l2_error": ("state", np.array([e["psi_l2_error"] for e in errs])),
+            "wall_time_s": ("state", np.array([s.wall_time_s for s in sols])),
+            "energy": hist["energy"],
+            "loss": hist["loss"],
+        },
+        coords={"state": states, "x": x},
+    )
+    ds.attrs.update(
+        problem=name,
+        units="hbar^2/(2m) = 1; x in units of l, E in units of hbar^2/(2 m l^2)",
+        reference=problem.reference.kind,
+        **{f"param_{k}": v for k, v in problem.params.items()},
+        **{f"config_{k}": (str(v) if v is None else v)
+           for k, v in dataclasses.asdict(cfg).items()},
+        seed=seed,
+    )
+    return ds
+
+
+def well_figures(ds: xr.Dataset) -> dict:
+    """Wavefunctions (PINN vs exact, with V), pointwise error, energy error vs step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    name = ds.attrs.get("problem", "")
+    figs = {}
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for s in ds.state.values:
+        line, = ax.plot(ds.x, ds.psi_exact.sel(state=s), lw=2.5, alpha=0.4,
+                        label=f"exact n={s}")
+        ax.plot(ds.x, ds.psi_pinn.sel(state=s), "--", color=line.get_color(),
+                label=f"PINN n={s}")
+    ax.set_xlabel("x")
+    ax.set_ylabel("ψ(x)")
+    if float(ds.potential.max()) > 0:
+        ax2 = ax.twinx()
+        ax2.fill_between(ds.x, ds.potential, color="0.85", zorder=-1, step="mid")
+        ax2.set_ylabel("V(x)")
+        ax.set_zorder(ax2.get_zorder() + 1)
+        ax.patch.set_visible(False)
+    ax.legend(fontsize=8)
+    ax.set_title(f"{name}: wavefunctions")
+    fig.tight_layout()
+    figs["wavefunction"] = fig
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    for s in ds.state.values:
+        ax.plot(ds.x, ds.psi_pinn.sel(state=s) - ds.psi_exact.sel(state=s), label=f"n={s}")
+    ax.set_xlabel("x")
+    ax.set_ylabel("ψ_PINN − ψ_exact")
+    ax.set_title(f"{name}: pointwise error")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    figs["error"] = fig
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    for s in ds.state.values:
+        e = ds.energy.sel(state=s)
+        rel = np.abs(e - ds.energy_exact.sel(state=s)) / abs(float(ds.energy_exact.sel(state=s)))
+        ok = np.isfinite(rel.values)
+        ax.semilogy(ds.step.values[ok], rel.values[ok], label=f"|ΔE|/E n={s}")
+        ax.semilogy(ds.step.values, ds.loss.sel(state=s), ":", label=f"loss n={s}")
+    ax.set_xlabel("optimiser step (Ritz, Adam, L-BFGS)")
+    ax.set_title(f"{name}: energy error and loss vs step")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    figs["training"] = fig
+    return figs
+
+
+def _outcome(ds: xr.Dataset, energy_tols: list[float], psi_tol: float | None) -> Outcome:
+    checks = []
+    for s, tol in zip(ds.state.values, energy_tols, strict=True):
+        suffix = "" if ds.sizes["state"] == 1 else f"_n{s}"
+        checks.append(Check(f"energy_rel_error{suffix}",
+                            float(ds.energy_rel_error.sel(state=s)), tol))
+        if psi_tol is not None:
+            checks.append(Check(f"psi_l2_error{suffix}", float(ds.psi_l2_error.sel(state=s)),
+                                psi_tol))
+    info = {
+        "parameters": ", ".join(f"{k[6:]}={ds.attrs[k]:g}" for k in ds.attrs
+                                if k.startswith("param_")),
+        "network": f"{ds.attrs['config_depth']}x{ds.attrs['config_width']} "
+                   f"{ds.attrs['config_activation']} per region "
+                   f"({'C1-joined pieces' if ds.attrs['config_piecewise'] else 'single'})",
+        "training": f"Ritz {ds.attrs['config_ritz_steps']} + Adam {ds.attrs['config_adam_steps']}"
+                    f" + L-BFGS {ds.attrs['config_lbfgs_steps']} steps per state",
+        "energies (PINN / exact)": "; ".join(
+            f"n={s}: {float(ds.energy_pinn.sel(state=s)):.12g} / "
+            f"{float(ds.energy_exact.sel(state=s)):.12g}" for s in ds.state.values),
+        "Rayleigh-quotient rel. error": ", ".join(
+            f"{v:.2e}" for v in ds.rayleigh_rel_error.values),
+    }
+    return Outcome(checks=checks, figures=well_figures(ds), data=ds, info=info)
+
+
+def _ground(name: str):
+    def run() -> Outcome:
+        return _outcome(solve_well(name, 1), [ENERGY_TOL[name]], PSI_TOL)
+
+    return run
+
+
+def _excited(name: str):
+    def run() -> Outcome:
+        # excited states oscillate more: one more layer and a wider network per region
+        ds = solve_well(name, 3, width=32, depth=3)
+        return _outcome(ds, [EXCITED_ENERGY_TOL] * 3, PSI_TOL)
+
+    return run
+
+
+CASES = [
+    Case(
+        name=f"quantum_wells.{name}.ground",
+        problem=name,
+        description=f"Eigen-PINN ground state of the {name.replace('_', ' ')}, trainable "
+                    "energy, vs the exact eigenpair",
+        run=_ground(name),
+        suites=("quick",),
+    )
+    for name in ("infinite_well", "finite_well", "finite_barrier")
+] + [
+    Case(
+        name=f"quantum_wells.{name}.three_states",
+        problem=name,
+        description=f"First three states of the {name.replace('_', ' ')} (deflation by "
+                    "orthogonality), trainable energy, vs exact",
+        run=_excited(name),
+        suites=("full",),
+    )
+    for name in ("infinite_well", "finite_well")
+]
