@@ -206,14 +206,14 @@ def history_dataset(rows: list[dict[str, float]], phase: str = "") -> xr.Dataset
 def concat_histories(*histories: xr.Dataset) -> xr.Dataset:
     """Join histories of successive phases (e.g. Adam then L-BFGS) into one timeline.
 
-    Each history's steps are shifted to follow the previous one's last step.
+    Each history counts its steps from 0 (as `fit` does); they are shifted by the last
+    step of the histories before it.
     """
     parts, offset = [], 0
     for h in histories:
         if h.sizes.get("step", 0) == 0:
             continue
-        parts.append(h.assign_coords(step=h["step"].values - h["step"].values[0] + offset + 1)
-                     if offset else h)
+        parts.append(h.assign_coords(step=h["step"].values + offset))
         offset = int(parts[-1]["step"].values[-1])
     return xr.concat(parts, dim="step") if parts else xr.Dataset(coords={"step": []})
 

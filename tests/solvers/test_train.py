@@ -49,7 +49,8 @@ def test_adam_then_lbfgs_reaches_least_squares(getkey):
     assert list(h.step.values) == list(range(50, 501, 50))
     assert h.loss.values[-1] < h.loss.values[0]
     joined = concat_histories(r1.history, r2.history)
-    assert joined.sizes["step"] == 15 and np.all(np.diff(joined.step.values) > 0)
+    assert joined.sizes["step"] == 15
+    assert list(joined.step.values[-5:]) == [510, 520, 530, 540, 550]
     assert set(joined.phase.values) == {"train"}
 
 
