@@ -53,7 +53,8 @@ class FitResult:
         model: the model after the last step.
         opt_state: the optimiser state (pass back to `fit` to continue).
         step: total optimiser steps taken (including those before a resume).
-        history: `xarray.Dataset` over `step` with `loss` and every logged metric.
+        history: `xarray.Dataset` over `step` with `loss`, `elapsed_s` (wall seconds since
+            the call started, compilation included) and every logged metric.
         stopped_early: a callback asked to stop.
         wall_time_s: seconds spent in this call (compilation included).
     """
@@ -161,7 +162,8 @@ def fit(
             step += n
             loss = float(loss)
             current = eqx.combine(params, static)
-            row = {"step": step, "loss": loss, **{k: float(v) for k, v in aux.items()}}
+            row = {"step": step, "loss": loss, "elapsed_s": time.perf_counter() - t0,
+                   **{k: float(v) for k, v in aux.items()}}
             if metrics is not None:
                 row.update({k: float(v) for k, v in metrics(current).items()})
             rows.append(row)
@@ -206,15 +208,19 @@ def history_dataset(rows: list[dict[str, float]], phase: str = "") -> xr.Dataset
 def concat_histories(*histories: xr.Dataset) -> xr.Dataset:
     """Join histories of successive phases (e.g. Adam then L-BFGS) into one timeline.
 
-    Each history counts its steps from 0 (as `fit` does); they are shifted by the last
-    step of the histories before it.
+    Each history counts its steps (and `elapsed_s`, if present) from 0, as `fit` does;
+    they are shifted by the last values of the histories before it.
     """
-    parts, offset = [], 0
+    parts, offset, elapsed = [], 0, 0.0
     for h in histories:
         if h.sizes.get("step", 0) == 0:
             continue
-        parts.append(h.assign_coords(step=h["step"].values + offset))
-        offset = int(parts[-1]["step"].values[-1])
+        h = h.assign_coords(step=h["step"].values + offset)
+        if "elapsed_s" in h:
+            h["elapsed_s"] = h["elapsed_s"] + elapsed
+            elapsed = float(h["elapsed_s"].values[-1])
+        parts.append(h)
+        offset = int(h["step"].values[-1])
     return xr.concat(parts, dim="step") if parts else xr.Dataset(coords={"step": []})
 
 

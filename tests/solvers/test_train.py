@@ -51,6 +51,7 @@ def test_adam_then_lbfgs_reaches_least_squares(getkey):
     joined = concat_histories(r1.history, r2.history)
     assert joined.sizes["step"] == 15
     assert list(joined.step.values[-5:]) == [510, 520, 530, 540, 550]
+    assert np.all(np.diff(joined.elapsed_s.values) > 0)
     assert set(joined.phase.values) == {"train"}
 
 
