@@ -69,6 +69,12 @@ class EigenPINNConfig:
             (it is quadratic in E) after every `log_every` optimiser steps.
         energy: the fixed energy when `train_energy` is False (e.g. π² for the empty box).
         norm_weight, ortho_weight: weights of the normalisation and orthogonality penalties.
+        rayleigh_weight: weight of the Rayleigh quotient (/ energy scale) kept in the
+            residual phases. It is stationary at every eigenstate, so it does not move the
+            minimiser, but it restores a near-degenerate admixture δ·ψ_m with force ∝
+            δ·(E_m - E)/scale where the residual alone gives δ·((E_m - E)/scale)².
+            Against lower states it pulls the other way; `ortho_weight` must exceed
+            rayleigh_weight·(E_n - E_1)/scale (< rayleigh_weight) to keep deflation exact.
         log_every: steps between history rows.
     """
 
@@ -81,12 +87,13 @@ class EigenPINNConfig:
     ritz_lr: float = 5e-3
     adam_steps: int = 2000
     adam_lr: float = 2e-3
-    lbfgs_steps: int = 2000
+    lbfgs_steps: int = 4000
     train_energy: bool = True
     exact_energy_step: bool = True
     energy: float | None = None
     norm_weight: float = 1.0
-    ortho_weight: float = 1.0
+    ortho_weight: float = 10.0
+    rayleigh_weight: float = 1.0
     log_every: int = 100
 
     def __post_init__(self):
@@ -167,19 +174,21 @@ def _make_grid(problem: WellProblem, edges, n: int, previous: Sequence[EigenSolu
     return _Grid(as_jnp(xs), as_jnp(ws), as_jnp(vs), as_jnp(prev))
 
 
+def _with_derivatives(f, x):
+    """(f, f', f'') of a scalar function at each of the points x (forward mode in x)."""
+    df = lambda t: jax.jvp(f, (t,), (1.0,))[1]
+
+    def at(t):
+        d1, d2 = jax.jvp(df, (t,), (1.0,))
+        return f(t), d1, d2
+
+    return jax.vmap(at)(x)
+
+
 def _pieces(model: EigenModel, grid: _Grid):
-    """(ψ, ψ', ψ'') at every region's nodes (forward-mode derivatives in x)."""
-    out = []
-    for k, x in enumerate(grid.x):
-        f = lambda t, k=k: model.psi.piece(k, t)
-        df = lambda t: jax.jvp(f, (t,), (1.0,))[1]
-
-        def derivs(t):
-            (d1, d2) = jax.jvp(df, (t,), (1.0,))
-            return f(t), d1, d2
-
-        out.append(jax.vmap(derivs)(x))
-    return out
+    """(ψ, ψ', ψ'') at every region's nodes."""
+    return [_with_derivatives(lambda t, k=k: model.psi.piece(k, t), x)
+            for k, x in enumerate(grid.x)]
 
 
 def _terms(model: EigenModel, grid: _Grid, scale: float):
@@ -250,10 +259,12 @@ def solve_eigenstate(
         return rq / scale + ow * jnp.sum(overlap**2) / norm, {"rayleigh": rq}
 
     def residual_loss(m, g):
-        res, norm, _, overlap = _terms(m, g, scale)
+        res, norm, kinetic, overlap = _terms(m, g, scale)
         pen_n = (norm - 1.0) ** 2
         pen_o = jnp.sum(overlap**2)
         loss = res + config.norm_weight * pen_n + ow * pen_o
+        if config.rayleigh_weight:
+            loss = loss + config.rayleigh_weight * kinetic / norm / scale
         return loss, {"residual": res, "norm_penalty": pen_n, "ortho_penalty": pen_o}
 
     energy_metric = lambda m: {"energy": m.energy}
@@ -330,8 +341,8 @@ def _scaled(psi, factor):
     """The ansatz times `factor` (scales the last layer of every network)."""
     def scale_net(net):
         last = net.mlp.layers[-1]
-        last = eqx.tree_at(lambda l: (l.weight, l.bias), last, (last.weight * factor,
-                                                                  last.bias * factor))
+        last = eqx.tree_at(lambda lin: (lin.weight, lin.bias), last,
+                           (last.weight * factor, last.bias * factor))
         return eqx.tree_at(lambda n: n.mlp.layers[-1], net, last)
 
     if isinstance(psi, PiecewiseC1Ansatz):

@@ -280,55 +280,60 @@ class InfiniteWell(QuantumWell):
         return Eigenstate(index, k**2, np.array([[0.0, amp * k]]))
 
 
-def _inner_interval(L: float, width: float, center: float, what: str) -> tuple[float, float]:
-    width = check_positive("width", width)
-    center = check_finite("center", center)
-    a, b = center - width / 2, center + width / 2
-    if width >= L:
-        raise ValueError(f"the {what} (width={width:g}) must be narrower than the box (L={L:g})")
-    if a <= 0 or b >= L:
-        raise ValueError(
-            f"the {what} [{a:g}, {b:g}] (center={center:g}, width={width:g}) must lie strictly "
-            f"inside the box (0, {L:g}); move `center` or reduce `width`"
-        )
-    return a, b
+class _InnerStep(QuantumWell):
+    """A box with one step of V on [center - width/2, center + width/2] strictly inside."""
+
+    _level_name = ""  # the parameter that sets V's step: "depth" or "height"
+    _what = ""  # "well" or "barrier", for messages
+
+    def _setup(self, L, level, width, center) -> tuple[float, float, float, float]:
+        L = check_positive("L", L)
+        level = check_nonnegative(self._level_name, level)
+        width = check_positive("width", width)
+        center = check_finite("center", L / 2 if center is None else center)
+        a, b = center - width / 2, center + width / 2
+        if width >= L:
+            raise ValueError(
+                f"the {self._what} (width={width:g}) must be narrower than the box (L={L:g})"
+            )
+        if a <= 0 or b >= L:
+            raise ValueError(
+                f"the {self._what} [{a:g}, {b:g}] (center={center:g}, width={width:g}) must "
+                f"lie strictly inside the box (0, {L:g}); move `center` or reduce `width`"
+            )
+        self._params = {"L": L, self._level_name: level, "width": width, "center": center}
+        return L, level, a, b
 
 
-class FiniteWell(QuantumWell):
+class FiniteWell(_InnerStep):
     """A finite square well inside the box.
 
     V = 0 on the well [center - width/2, center + width/2] and V = depth elsewhere in
-    (0, L); hard walls at 0 and L.
+    (0, L); hard walls at 0 and L. `center` defaults to L/2.
     """
 
     name = "finite_well"
+    _level_name, _what = "depth", "well"
 
     def __init__(
         self, L: float = 1.0, depth: float = 100.0, width: float = 0.5, center: float | None = None
     ):
-        L = check_positive("L", L)
-        depth = check_nonnegative("depth", depth)
-        center = L / 2 if center is None else center
-        a, b = _inner_interval(L, width, center, "well")
-        self._params = {"L": L, "depth": depth, "width": float(width), "center": float(center)}
+        L, depth, a, b = self._setup(L, depth, width, center)
         super().__init__(L, [0.0, a, b, L], [depth, 0.0, depth])
 
 
-class FiniteBarrier(QuantumWell):
+class FiniteBarrier(_InnerStep):
     """A finite barrier inside the box.
 
     V = height on [center - width/2, center + width/2] and V = 0 elsewhere in (0, L);
-    hard walls at 0 and L (a symmetric double well when centred).
+    hard walls at 0 and L (a symmetric double well when centred). `center` defaults to L/2.
     """
 
     name = "finite_barrier"
+    _level_name, _what = "height", "barrier"
 
     def __init__(
         self, L: float = 1.0, height: float = 100.0, width: float = 0.2, center: float | None = None
     ):
-        L = check_positive("L", L)
-        height = check_nonnegative("height", height)
-        center = L / 2 if center is None else center
-        a, b = _inner_interval(L, width, center, "barrier")
-        self._params = {"L": L, "height": height, "width": float(width), "center": float(center)}
+        L, height, a, b = self._setup(L, height, width, center)
         super().__init__(L, [0.0, a, b, L], [0.0, height, 0.0])

@@ -32,8 +32,8 @@ class MLP(eqx.Module):
     """
 
     mlp: eqx.nn.MLP
-    lower: Float[Array, "..."]
-    upper: Float[Array, "..."]
+    lower: Float[Array, ...]
+    upper: Float[Array, ...]
     activation: str = eqx.field(static=True)
 
     def __init__(
@@ -65,7 +65,7 @@ class MLP(eqx.Module):
         if activation == "sin":
             self.mlp = _siren_init(self.mlp, key)
 
-    def __call__(self, x: Float[Array, "..."]) -> Float[Array, "..."]:
+    def __call__(self, x: Float[Array, ...]) -> Float[Array, ...]:
         t = 2.0 * (x - self.lower) / (self.upper - self.lower) - 1.0
         return self.mlp(t)
 

@@ -85,7 +85,7 @@ class PiecewiseC1Ansatz(eqx.Module):
         key: PRNGKeyArray,
     ):
         edges = (float(a), *map(float, breakpoints), float(b))
-        if any(r <= l for l, r in zip(edges[:-1], edges[1:], strict=True)):
+        if any(hi <= lo for lo, hi in zip(edges[:-1], edges[1:], strict=True)):
             raise ValueError(f"need a < breakpoints < b in increasing order, got {edges}")
         if len(edges) < 3:
             raise ValueError("PiecewiseC1Ansatz needs at least one breakpoint; "

@@ -76,7 +76,8 @@ def test_aux_metrics_callbacks_and_project(getkey):
 
     r = fit(Linear(jnp.zeros(3), jnp.zeros(())), loss, optax.adam(1e-2), steps=1000, data=data,
             has_aux=True, log_every=100, metrics=lambda m: {"b": m.b},
-            callbacks=[stop_at_200], project=lambda m, d: eqx.tree_at(lambda m: m.b, m, jnp.asarray(0.25)))
+            callbacks=[stop_at_200],
+            project=lambda m, d: eqx.tree_at(lambda m: m.b, m, jnp.asarray(0.25)))
     assert r.stopped_early and r.step == 200 and seen == [100, 200]
     assert {"loss", "w0", "b"} <= set(r.history.data_vars)
     assert float(r.model.b) == 0.25  # the projection runs after each chunk
