@@ -73,6 +73,7 @@ def solve_well(name: str, n_states: int = 1, *, seed: int = 0, progress: bool = 
         **{f"config_{k}": (str(v) if v is None else v)
            for k, v in dataclasses.asdict(cfg).items()},
         seed=seed,
+        pieces=sols[0].info["pieces"],
     )
     return ds
 
@@ -142,9 +143,10 @@ def _outcome(ds: xr.Dataset, energy_tols: list[float], psi_tol: float | None) ->
     info = {
         "parameters": ", ".join(f"{k[6:]}={ds.attrs[k]:g}" for k in ds.attrs
                                 if k.startswith("param_")),
-        "network": f"{ds.attrs['config_depth']}x{ds.attrs['config_width']} "
-                   f"{ds.attrs['config_activation']} per region "
-                   f"({'C1-joined pieces' if ds.attrs['config_piecewise'] else 'single'})",
+        "network": f"MLP depth {ds.attrs['config_depth']}, width {ds.attrs['config_width']}, "
+                   f"{ds.attrs['config_activation']}; "
+                   + ("one network" if ds.attrs["pieces"] == 1 else
+                      f"{ds.attrs['pieces']} networks joined C1 at the jumps of V"),
         "training": f"Ritz {ds.attrs['config_ritz_steps']} + Adam {ds.attrs['config_adam_steps']}"
                     f" + L-BFGS {ds.attrs['config_lbfgs_steps']} steps per state",
         "energies (PINN / exact)": "; ".join(
