@@ -3,7 +3,7 @@
 For each well's ground state, in one run on one machine:
 
 - scipy: second-order finite differences solved with `scipy.linalg.eigh_tridiagonal`
-  for N = 2^k intervals; each point is (wall time of the solve, its error).
+  for N = m·2^k intervals (m puts every jump of V on a node); each point is (wall time of the solve, its error).
 - PINN: `sciml.solvers.eigen_pinn.solve_eigenstate` (float64); its history gives the
   energy error against elapsed wall time (compilation included) over training.
 
@@ -57,11 +57,22 @@ def fd_ground_state(problem, n: int) -> tuple[float, np.ndarray, np.ndarray]:
     return float(w[0]), x, vec[:, 0] / np.sqrt(h)
 
 
+def node_multiplier(problem, max_m: int = 64) -> int:
+    """Smallest m such that every jump of V falls on a node of a grid of m·2^k intervals."""
+    for m in range(1, max_m + 1):
+        t = np.asarray(problem.breakpoints) * m / problem.L
+        if np.all(np.abs(t - np.round(t)) < 1e-9):
+            return m
+    return 1
+
+
 def fd_study(problem, ks) -> list[dict]:
+    """FD at N = m·2^k intervals, m putting the jumps of V on nodes (second order)."""
     exact_e = float(problem.energies(1)[0])
+    m = node_multiplier(problem)
     rows = []
     for k in ks:
-        n = 2**k
+        n = m * 2**k
         times = []
         for _ in range(3 if n < 2**14 else 1):
             t = time.perf_counter()
