@@ -9,14 +9,16 @@ For the empty box of width L = 1, E_n = n² π².
 
 Every potential here is piecewise constant, so on each region the solution is a
 combination of cos/sin (E > V) or cosh/sinh (E < V). The eigenvalues are the roots of the
-matching condition ψ(L; E) = 0 of the solution shot from ψ(0) = 0, ψ'(0) = 1 through the
-regions with ψ, ψ' continuous at each jump. Each root is bracketed by Sturm's oscillation
+matching condition: the solutions shot from ψ(0) = 0 and from ψ(L) = 0 through the regions
+(ψ, ψ' continuous at each jump) have zero Wronskian where they meet, in the middle of the
+lowest region. Each root is bracketed by Sturm's oscillation
 theorem (the number of zeros of ψ(·; E) in (0, L) equals the number of eigenvalues below
 E), then solved to ~1e-14 relative with `optimistix.Bisection`.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import jax
@@ -38,13 +40,20 @@ class Eigenstate:
     Attributes:
         index: 1 for the ground state, n for the n-th state.
         energy: the eigenvalue E_n (units of ħ²/(2m ℓ²)).
-        starts: (n_regions, 2) values (ψ, ψ') at each region's left edge, already normalised
-            so that ∫ψ² dx = 1 and ψ'(0) > 0.
+        edges, values: the piecewise-constant grid the state is stored on (the problem's,
+            with the lowest region split at the matching point), shapes (r+1,), (r,).
+        anchors: (r,) the point of each region where (ψ, ψ') is stored: its left edge left
+            of the matching point, its right edge right of it, so evaluation always runs
+            away from the wall the shot started at (stable through forbidden regions).
+        states: (r, 2) (ψ, ψ') at the anchors, normalised so ∫ψ² dx = 1 and ψ'(0) > 0.
     """
 
     index: int
     energy: float
-    starts: np.ndarray
+    edges: np.ndarray
+    values: np.ndarray
+    anchors: np.ndarray
+    states: np.ndarray
 
 
 class QuantumWell:
@@ -120,7 +129,7 @@ class QuantumWell:
         x = np.asarray(x, dtype=np.float64)
         if np.any(~np.isfinite(x)) or np.any((x < 0) | (x > self.L)):
             raise ValueError(f"x must lie in [0, L] = [0, {self.L:g}]")
-        return _evaluate(self.edges, self.values, st.energy, st.starts, x, derivative)
+        return _evaluate(st, x, derivative)
 
     def quadrature(self, n_per_region: int = _QUAD_NODES) -> tuple[np.ndarray, np.ndarray]:
         """Gauss-Legendre nodes and weights on each region, concatenated; shapes (m,), (m,)."""
@@ -168,12 +177,23 @@ class QuantumWell:
                 lo = mid
         else:
             raise RuntimeError(f"{self!r}: could not isolate eigenvalue {index}")
-        energy = _root(self.edges, self.values, lo, hi)
-        starts = _starts(self.edges, self.values, energy)
+        edges, values, m = _split_lowest(self.edges, self.values)
+        with jax.enable_x64(True):
+            ends = [float(_mismatch_jit(jnp.float64(e), jnp.asarray(edges), jnp.asarray(values), m))
+                    for e in (lo, hi)]
+        if ends[0] * ends[1] > 0:
+            raise RuntimeError(
+                f"{self!r}: eigenvalue {index} cannot be separated from its neighbour in "
+                f"float64 near E = {hi:.15g} (their splitting is below rounding, as for a "
+                "barrier too high or wide to tunnel through); lower the barrier or narrow it"
+            )
+        energy = _root(edges, values, lo, hi, m)
+        anchors, states = _anchored_states(edges, values, energy, m)
+        st = Eigenstate(index, energy, edges, values, anchors, states)
         # normalise: ∫ψ² = 1 by Gauss-Legendre per region, exact for these smooth pieces
         xq, wq = self.quadrature()
-        norm = np.sqrt(np.sum(wq * _evaluate(self.edges, self.values, energy, starts, xq) ** 2))
-        return Eigenstate(index, energy, starts / norm)
+        norm = np.sqrt(np.sum(wq * _evaluate(st, xq) ** 2))
+        return Eigenstate(index, energy, edges, values, anchors, states / norm)
 
 
 def _check_count(n: int, name: str = "n") -> int:
@@ -193,12 +213,12 @@ def _cs(q, dx):
     return c, s
 
 
-def _evaluate(edges, values, energy, starts, x, derivative=0):
-    """ψ (or ψ', ψ'') at x from the per-region start values; numpy float64."""
-    k = np.clip(np.searchsorted(edges[1:-1], x, side="right"), 0, len(values) - 1)
-    q = energy - values[k]
-    c, s = _cs(q, x - edges[k])
-    psi0, dpsi0 = starts[k, 0], starts[k, 1]
+def _evaluate(st: Eigenstate, x, derivative=0):
+    """ψ (or ψ', ψ'') of a stored state at x, from each region's anchor; numpy float64."""
+    k = np.clip(np.searchsorted(st.edges[1:-1], x, side="right"), 0, len(st.values) - 1)
+    q = st.energy - st.values[k]
+    c, s = _cs(q, x - st.anchors[k])
+    psi0, dpsi0 = st.states[k, 0], st.states[k, 1]
     if derivative == 0:
         return c * psi0 + s * dpsi0
     if derivative == 1:
@@ -206,54 +226,90 @@ def _evaluate(edges, values, energy, starts, x, derivative=0):
     return -q * (c * psi0 + s * dpsi0)
 
 
-def _shoot_end(energy, edges, values):
-    """ψ(L; E) for ψ(0) = 0, ψ'(0) = 1, renormalised per region (jax, differentiable)."""
-    state = jnp.array([0.0, 1.0])
-    for i in range(values.shape[0]):
-        q = energy - values[i]
-        h = edges[i + 1] - edges[i]
-        k = jnp.sqrt(jnp.abs(q))
-        ks = jnp.where(q == 0, 1.0, k)
-        c = jnp.where(q > 0, jnp.cos(k * h), jnp.cosh(k * h))
-        s = jnp.where(q > 0, jnp.sin(k * h), jnp.sinh(k * h)) / ks
-        s = jnp.where(q == 0, h, s)
-        state = jnp.array([c * state[0] + s * state[1], -q * s * state[0] + c * state[1]])
-        state = state / jnp.linalg.norm(state)  # positive rescaling keeps the sign of ψ(L)
-    return state[0]
+def _propagate(state, q, h):
+    """(ψ, ψ') carried across a region of constant V (q = E - V) of signed width h, then
+    renormalised: a positive rescaling, so signs and zeros are unchanged."""
+    k = jnp.sqrt(jnp.abs(q))
+    ks = jnp.where(q == 0, 1.0, k)
+    c = jnp.where(q > 0, jnp.cos(k * h), jnp.cosh(k * h))
+    s = jnp.where(q == 0, h, jnp.where(q > 0, jnp.sin(k * h), jnp.sinh(k * h)) / ks)
+    state = jnp.array([c * state[0] + s * state[1], -q * s * state[0] + c * state[1]])
+    return state / jnp.linalg.norm(state)
 
 
-@jax.jit
-def _bisect(edges, values, lo, hi):
+def _mismatch(energy, edges, values, m: int):
+    """Wronskian at edge m of the solutions shot from ψ(0) = 0 and from ψ(L) = 0.
+
+    Zero exactly at eigenvalues. Shooting from both walls towards a point in the lowest
+    region keeps both shots in their stable direction: a single shot from 0 grows like
+    e^{κx} through a forbidden region, making ψ(L; E) flip sign over a window of width
+    ~e^{-2κw} around each eigenvalue, too steep to bracket in floating point.
+    """
+    left = jnp.array([0.0, 1.0])
+    for i in range(m):
+        left = _propagate(left, energy - values[i], edges[i + 1] - edges[i])
+    right = jnp.array([0.0, -1.0])
+    for i in range(values.shape[0] - 1, m - 1, -1):
+        right = _propagate(right, energy - values[i], edges[i] - edges[i + 1])
+    return left[0] * right[1] - left[1] * right[0]
+
+
+_mismatch_jit = jax.jit(_mismatch, static_argnums=3)
+
+
+@functools.partial(jax.jit, static_argnums=4)
+def _bisect(edges, values, lo, hi, m):
     # Solve for ε = E / hi so both of Bisection's tests are relative: the bracket width
-    # below ~1e-13·hi, and the normalised |ψ(L)| below 1e-13.
-    fn = lambda eps, _: _shoot_end(eps * hi, edges, values)
+    # below ~1e-13·hi, and the Wronskian of unit vectors below 1e-13.
+    fn = lambda eps, _: _mismatch(eps * hi, edges, values, m)
     solver = optx.Bisection(rtol=1e-14, atol=1e-13)
     sol = optx.root_find(fn, solver, 0.5 * (lo + hi) / hi,
                          options=dict(lower=lo / hi, upper=1.0), max_steps=400, throw=False)
     return sol.value * hi, sol.result
 
 
-def _root(edges: np.ndarray, values: np.ndarray, lo: float, hi: float) -> float:
+def _split_lowest(edges: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Split the lowest region at its midpoint; return the new grid and the split edge."""
+    k = int(np.argmin(values))
+    edges = np.insert(edges, k + 1, 0.5 * (edges[k] + edges[k + 1]))
+    return edges, np.insert(values, k + 1, values[k]), k + 1
+
+
+def _root(edges: np.ndarray, values: np.ndarray, lo: float, hi: float, m: int) -> float:
     # references are float64 whatever the caller's global precision
     with jax.enable_x64(True):
         value, result = _bisect(jnp.asarray(edges, dtype=jnp.float64),
                                 jnp.asarray(values, dtype=jnp.float64),
-                                jnp.float64(lo), jnp.float64(hi))
+                                jnp.float64(lo), jnp.float64(hi), m)
         if result != optx.RESULTS.successful:
             raise RuntimeError(f"eigenvalue root find failed in [{lo}, {hi}]: {result}")
         return float(value)
 
 
-def _starts(edges: np.ndarray, values: np.ndarray, energy: float) -> np.ndarray:
-    """(ψ, ψ') at the left edge of every region for ψ(0) = 0, ψ'(0) = 1."""
-    out = np.empty((len(values), 2))
-    psi, dpsi = 0.0, 1.0
-    for i, v in enumerate(values):
-        out[i] = psi, dpsi
-        q = energy - v
-        c, s = _cs(q, edges[i + 1] - edges[i])
-        psi, dpsi = c * psi + s * dpsi, -q * s * psi + c * dpsi
-    return out
+def _anchored_states(edges: np.ndarray, values: np.ndarray, energy: float, m: int):
+    """Anchors and (ψ, ψ') there: shot from ψ(0) = 0, ψ'(0) = 1 up to edge m (anchored at
+    left edges) and from ψ(L) = 0 back to it (anchored at right edges), the right part
+    scaled to meet the left at edge m. Shapes (r,), (r, 2)."""
+    n = len(values)
+    anchors = np.where(np.arange(n) < m, edges[:-1], edges[1:])
+    states = np.empty((n, 2))
+    state = np.array([0.0, 1.0])
+    for i in range(m):
+        states[i] = state
+        state = _step(state, energy - values[i], edges[i + 1] - edges[i])
+    meet = state
+    state = np.array([0.0, -1.0])
+    for i in range(n - 1, m - 1, -1):
+        states[i] = state
+        state = _step(state, energy - values[i], edges[i] - edges[i + 1])
+    # at an eigenvalue the two shots are parallel at edge m: scale the right one onto the left
+    states[m:] *= (meet @ state) / (state @ state)
+    return anchors, states
+
+
+def _step(state: np.ndarray, q: float, h: float) -> np.ndarray:
+    c, s = _cs(q, h)
+    return np.array([c * state[0] + s * state[1], -q * s * state[0] + c * state[1]])
 
 
 class InfiniteWell(QuantumWell):
@@ -277,7 +333,8 @@ class InfiniteWell(QuantumWell):
         index = _check_count(index, "index")
         k = index * np.pi / self.L
         amp = np.sqrt(2.0 / self.L)
-        return Eigenstate(index, k**2, np.array([[0.0, amp * k]]))
+        return Eigenstate(index, k**2, self.edges, self.values, self.edges[:1],
+                          np.array([[0.0, amp * k]]))
 
 
 class _InnerStep(QuantumWell):

@@ -137,3 +137,30 @@ def test_reference_metadata():
 def test_bad_input_names_the_parameter(build, match):
     with pytest.raises((ValueError, KeyError, TypeError), match=match):
         build()
+
+
+@pytest.mark.parametrize(
+    "problem",
+    [
+        FiniteWell(depth=3000.0, width=0.2, center=0.3),  # deep, off-centre: e^{32} growth
+        FiniteWell(L=3.0, depth=184.0 / 9, width=0.75, center=1.5),  # found by hypothesis
+        FiniteBarrier(height=1000.0, width=0.2),  # nearly degenerate pair (split 0.064)
+    ],
+    ids=repr,
+)
+def test_hard_regimes_stay_accurate(problem):
+    # Shooting from both walls and anchoring each region on its shot's side keeps the
+    # reference exact where a one-sided shot amplifies rounding through forbidden regions.
+    xq, wq = problem.quadrature()
+    psi = np.stack([problem.eigenfunction(i, xq) for i in (1, 2, 3)])
+    np.testing.assert_allclose((psi * wq) @ psi.T, np.eye(3), atol=1e-10)
+    for i in (1, 2, 3):
+        assert np.abs(problem.eigenfunction(i, np.array([0.0, problem.L]))).max() < 1e-13
+    w1, _, _ = fd_eigs(problem, 5 * 2000 if problem.L == 1.0 else 4 * 2000)
+    np.testing.assert_allclose(w1, problem.energies(3), rtol=1e-4)  # plain FD, O(h²)
+
+
+def test_inseparable_states_raise_a_clear_error():
+    # tunnelling splitting ~e^-42: below float64 resolution
+    with pytest.raises(RuntimeError, match="cannot be separated from its neighbour in float64"):
+        FiniteBarrier(height=5000.0, width=0.3).energies(2)
