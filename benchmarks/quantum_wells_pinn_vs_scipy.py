@@ -3,7 +3,8 @@
 For each well's ground state, in one run on one machine:
 
 - scipy: second-order finite differences solved with `scipy.linalg.eigh_tridiagonal`
-  for N = m·2^k intervals (m puts every jump of V on a node); each point is (wall time of the solve, its error).
+  for N = m·2^k intervals (m puts every jump of V on a node); each point is (wall time
+  of the solve, its error).
 - PINN: `sciml.solvers.eigen_pinn.solve_eigenstate` (float64); its history gives the
   energy error against elapsed wall time (compilation included) over training.
 

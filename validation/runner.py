@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import importlib.metadata
-import json
 import logging
 import os
 import platform
@@ -33,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sciml.datasets import to_netcdf
 from sciml.io import atomic_path, atomic_write_text
 from sciml.validation._report import CaseResult, html_page, markdown, results_json, safe_name
 from sciml.validation.registry import Case, Check, Outcome
@@ -267,7 +267,7 @@ def _stage_outputs(staged: ExitStack, r: CaseResult, outcome: Outcome, out_dir: 
     if outcome.data is not None:
         rel = Path("data") / f"{name}.nc"
         try:
-            _stage(staged, out_dir / rel, lambda p: _to_netcdf(outcome.data, p))
+            _stage(staged, out_dir / rel, lambda p: to_netcdf(outcome.data, p))
         except OSError:
             raise
         except Exception as e:
@@ -291,65 +291,6 @@ def _close_figures(figures: Iterable[Any]) -> None:
     for fig in figures:
         if isinstance(fig, Figure):
             plt.close(fig)
-
-
-def _to_netcdf(data: Any, path: Path) -> None:
-    import xarray as xr
-
-    if isinstance(data, xr.DataArray):
-        data = data.to_dataset(name=data.name or "data")
-    ds = data.copy(deep=False)
-    ds.attrs = _netcdf_attrs(ds.attrs)
-    for var in ds.variables.values():
-        var.attrs = _netcdf_attrs(var.attrs)
-    ds.to_netcdf(path, engine="h5netcdf")
-
-
-def _netcdf_attrs(attrs: Mapping[Any, Any]) -> dict[str, Any]:
-    """Attributes netCDF can store: nested dicts and other structures become JSON strings.
-
-    Strings and real numbers are kept; booleans become 0/1; numeric sequences become 1-d
-    arrays; `None` is dropped; anything else is stored as JSON (or its `str`).
-    """
-    import numpy as np
-
-    out: dict[str, Any] = {}
-    for key, value in attrs.items():
-        if value is None:
-            continue
-        if hasattr(value, "__array__") and not isinstance(value, np.ndarray | np.generic):
-            value = np.asarray(value)  # e.g. jax arrays
-        if isinstance(value, np.ndarray) and value.ndim == 0:
-            value = value[()]
-        if isinstance(value, bool | np.bool_):
-            out[str(key)] = int(value)
-        elif isinstance(value, str | int | float | np.integer | np.floating):
-            out[str(key)] = value
-        elif isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "iuf":
-            out[str(key)] = value
-        elif isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
-            out[str(key)] = list(value)
-        elif (
-            isinstance(value, list | tuple)
-            and value
-            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-        ):
-            out[str(key)] = np.asarray(value)
-        else:
-            out[str(key)] = _json_attr(value)
-    return out
-
-
-def _json_attr(value: Any) -> str:
-    def default(o: Any) -> Any:
-        if hasattr(o, "tolist"):  # numpy/jax arrays and scalars
-            return o.tolist()
-        return str(o)
-
-    try:
-        return json.dumps(value, default=default)
-    except (TypeError, ValueError):
-        return str(value)
 
 
 def _remove_stale(directory: Path, pattern: str, keep: Iterable[Path]) -> None:

@@ -1,6 +1,7 @@
 """Solve the three quantum wells with the eigen-PINN and write their figures.
 
-    python -m sciml.problems.quantum_wells [--states N] [--out DIR] [--exact-only]
+    python -m sciml.problems.quantum_wells [--states N] [--wells NAME ...] [--seed S]
+                                           [--out DIR] [--exact-only]
 
 Prints the exact energies and, unless `--exact-only`, trains a PINN per state (float64)
 and writes `<well>-wavefunction.png`, `<well>-error.png`, `<well>-training.png` and
@@ -22,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--states", type=int, default=1, help="lowest states per well")
     parser.add_argument("--out", default="quantum-wells-out", help="output directory")
     parser.add_argument("--exact-only", action="store_true", help="print exact energies only")
+    parser.add_argument("--seed", type=int, default=0, help="network initialisation seed")
+    parser.add_argument("--wells", nargs="+", choices=WELLS, default=list(WELLS),
+                        help="which wells (default: all three)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     if args.states < 1:
@@ -33,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from sciml.problems import get_problem
 
-    for name in WELLS:
+    for name in args.wells:
         p = get_problem(name)
         energies = ", ".join(f"{e:.12g}" for e in p.energies(args.states))
         print(f"{p!r}: exact E_1..{args.states} = {energies}")
@@ -42,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import matplotlib.pyplot as plt
 
+    from sciml.datasets import write_netcdf
     from sciml.io import atomic_path
     from sciml.validation.cases.quantum_wells import solve_well, well_figures
 
@@ -49,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     print(f"\n{'well':16} {'n':>2} {'E PINN':>20} {'E exact':>20} {'rel err E':>10} "
           f"{'L2 err psi':>10} {'time s':>7}")
-    for name in WELLS:
-        ds = solve_well(name, args.states, progress=not args.no_progress)
+    for name in args.wells:
+        ds = solve_well(name, args.states, seed=args.seed, progress=not args.no_progress)
         for s in ds.state.values:
             d = ds.sel(state=s)
             print(f"{name:16} {s:2d} {float(d.energy_pinn):20.12f} {float(d.energy_exact):20.12f}"
@@ -60,8 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             with atomic_path(out / f"{name}-{fig_name}.png") as tmp:
                 fig.savefig(tmp, format="png", dpi=120)
             plt.close(fig)
-        with atomic_path(out / f"{name}.nc") as tmp:
-            ds.to_netcdf(tmp, engine="h5netcdf")
+        write_netcdf(ds, out / f"{name}.nc")
     print(f"\nfigures and data written to {out}/")
     return 0
 
