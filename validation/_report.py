@@ -96,9 +96,10 @@ def results_json(meta: Mapping[str, Any], entries: list[dict[str, Any]]) -> str:
 def _x64_enabled() -> bool | None:
     if "jax" not in sys.modules:
         return None
-    import jax
+    import jax.numpy as jnp
 
-    return bool(jax.config.jax_enable_x64)
+    # a default float array is float64 exactly when JAX's 64-bit mode is on
+    return jnp.zeros(()).dtype == jnp.float64
 
 
 def _precision_note(results: list[CaseResult]) -> str:
@@ -110,7 +111,7 @@ def _precision_note(results: list[CaseResult]) -> str:
     precisions = set(counts)
     x64 = _x64_enabled()
     if x64 is not None:
-        text += f" JAX float64 (jax_enable_x64) was {'enabled' if x64 else 'DISABLED'}."
+        text += f" JAX 64-bit mode was {'enabled' if x64 else 'DISABLED'}."
         if not x64 and "float64" in precisions:
             text += " Cases declared float64 actually ran in float32."
     return text

@@ -158,40 +158,24 @@ def _outcome(ds: xr.Dataset, energy_tols: list[float], psi_tol: float | None) ->
     return Outcome(checks=checks, figures=well_figures(ds), data=ds, info=info)
 
 
-def _ground(name: str):
+def _run(name: str, n_states: int, energy_tol: float, **config):
     def run() -> Outcome:
-        return _outcome(solve_well(name, 1), [ENERGY_TOL[name]], PSI_TOL)
+        return _outcome(solve_well(name, n_states, **config), [energy_tol] * n_states, PSI_TOL)
 
     return run
 
 
-def _excited(name: str):
-    def run() -> Outcome:
-        # excited states oscillate more: one more layer and a wider network per region
-        ds = solve_well(name, 3, width=32, depth=3)
-        return _outcome(ds, [EXCITED_ENERGY_TOL] * 3, PSI_TOL)
-
-    return run
+def _case(name: str, kind: str, what: str, run, suite: str) -> Case:
+    return Case(name=f"quantum_wells.{name}.{kind}", problem=name, run=run, suites=(suite,),
+                description=f"{what} of the {name.replace('_', ' ')}, trainable energy, "
+                            "vs the exact eigenpairs")
 
 
 CASES = [
-    Case(
-        name=f"quantum_wells.{name}.ground",
-        problem=name,
-        description=f"Eigen-PINN ground state of the {name.replace('_', ' ')}, trainable "
-                    "energy, vs the exact eigenpair",
-        run=_ground(name),
-        suites=("quick",),
-    )
-    for name in ("infinite_well", "finite_well", "finite_barrier")
-] + [
-    Case(
-        name=f"quantum_wells.{name}.three_states",
-        problem=name,
-        description=f"First three states of the {name.replace('_', ' ')} (deflation by "
-                    "orthogonality), trainable energy, vs exact",
-        run=_excited(name),
-        suites=("full",),
-    )
-    for name in ("infinite_well", "finite_well")
+    *(_case(name, "ground", "Eigen-PINN ground state", _run(name, 1, ENERGY_TOL[name]), "quick")
+      for name in ("infinite_well", "finite_well", "finite_barrier")),
+    # excited states oscillate more: one more layer and a wider network per region
+    *(_case(name, "three_states", "First three states (deflation by orthogonality)",
+            _run(name, 3, EXCITED_ENERGY_TOL, width=32, depth=3), "full")
+      for name in ("infinite_well", "finite_well")),
 ]
