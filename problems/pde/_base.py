@@ -1,0 +1,108 @@
+"""The contract every PDE problem for PINNs follows.
+
+A problem is a domain, a pointwise residual operator, its boundary/initial data and a
+reference solution. The residual takes the trial function `u` (a scalar function of one
+point, shape `(dim,) -> ()`) and one point `x` of shape `(dim,)`, and differentiates `u`
+with JAX autodiff; solvers `jax.vmap` it over collocation points. Problems hold no
+neural code: any callable `u` will do, the exact solution included (the residual of the
+exact solution is a test every problem passes).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from sciml.problems.base import Reference
+from sciml.problems.pde._geometry import Geometry
+
+ScalarField = Callable[[Float[Array, " dim"]], Float[Array, ""]]
+
+
+class PDEProblem(abc.ABC):
+    """A PDE on `domain` with a reference solution.
+
+    Attributes:
+        name: the registered name.
+        domain: where the PDE holds (`Box`, `BoxWithHole`, `SpaceTime`).
+        variables: coordinate names, one per dimension (time last), for plots.
+        periodic: axes (indices into a point) on which the solution is periodic with the
+            domain's width as period; trial functions must respect it (`PeriodicEmbedding`).
+    """
+
+    name: str
+    domain: Geometry
+    variables: tuple[str, ...]
+    periodic: tuple[int, ...] = ()
+
+    @property
+    def dim(self) -> int:
+        return self.domain.dim
+
+    @property
+    @abc.abstractmethod
+    def params(self) -> dict[str, float]:
+        """The problem's parameters, as passed to its constructor."""
+
+    @property
+    @abc.abstractmethod
+    def reference(self) -> Reference:
+        """How exact `solution` is."""
+
+    @abc.abstractmethod
+    def residual(self, u: ScalarField, x: Float[Array, " dim"]) -> Float[Array, ""]:
+        """The PDE residual `N[u](x)` at one point; zero for the exact solution."""
+
+    @abc.abstractmethod
+    def solution(self, points: Float[Array, "n dim"]) -> np.ndarray:
+        """Reference solution at `points` (rows), as a float64 numpy array of shape `(n,)`."""
+
+    def lift(self, x: Float[Array, " dim"]) -> Float[Array, ""]:
+        """A smooth function equal to the Dirichlet (and initial) data on the constrained
+        boundary, so that `lift + domain.distance · N` meets them for any `N`.
+        The default is the exact solution where it is traceable."""
+        return self.exact(x)
+
+    def distance(self, x: Float[Array, " dim"]) -> Float[Array, ""]:
+        """A smooth factor vanishing where `lift` imposes data (the domain's Dirichlet
+        boundary, and the initial time for space × time), positive elsewhere."""
+        return self.domain.distance(x)
+
+    def exact(self, x: Float[Array, " dim"]) -> Float[Array, ""]:
+        """The exact solution at one point, traceable by JAX (analytic problems only)."""
+        raise NotImplementedError(f"{type(self).__name__} has no closed-form solution")
+
+    def boundary_value(self, x: Float[Array, " dim"]) -> Float[Array, ""]:
+        """Dirichlet data at a boundary (or initial) point, for soft-constraint losses."""
+        return self.lift(x)
+
+    def energy_density(self, u: ScalarField, x: Float[Array, " dim"]) -> Float[Array, ""]:
+        """Integrand `L(x, u, ∇u) − f u` of the energy the solution minimises
+        (variational problems only)."""
+        raise NotImplementedError(f"{type(self).__name__} is not in variational form")
+
+    def check_points(self, points) -> Array:
+        """`points` as an `(n, dim)` array, or a clear error."""
+        p = jnp.asarray(points)
+        if p.ndim != 2 or p.shape[1] != self.dim:
+            raise ValueError(
+                f"{self.name}: points must have shape (n, {self.dim}) "
+                f"(columns {', '.join(self.variables)}), got {p.shape}"
+            )
+        if not bool(jnp.all(jnp.isfinite(p))):
+            raise ValueError(f"{self.name}: points contain NaN or inf")
+        return p
+
+
+def laplacian(u: ScalarField, x: Float[Array, " dim"], axes: int | None = None) -> Array:
+    """Sum of second derivatives of `u` at `x` over the first `axes` coordinates
+    (all by default): forward-over-reverse, one Hessian-vector product per axis."""
+    n = x.shape[0] if axes is None else axes
+    g = jax.grad(u)
+    eye = jnp.eye(x.shape[0], dtype=x.dtype)
+    return sum(jax.jvp(g, (x,), (eye[i],))[1][i] for i in range(n))
