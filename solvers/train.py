@@ -13,6 +13,7 @@ pickle: loading a checkpoint cannot run code.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -118,10 +119,10 @@ def fit(
     if steps < 0 or log_every < 1:
         raise ValueError(f"need steps >= 0 and log_every >= 1, got {steps}, {log_every}")
     t0 = time.perf_counter()
-    optimiser = optax.with_extra_args_support(optimiser)
+    wrapped, chunk = _compiled_chunk(loss_fn, optimiser, has_aux, project)
     params, static = eqx.partition(model, filter_spec)
     if opt_state is None:
-        opt_state = optimiser.init(params)
+        opt_state = wrapped.init(params)
     rows: list[dict[str, float]] = []
     step = start_step
     if resume and checkpoint is not None and Path(checkpoint).exists():
@@ -129,25 +130,6 @@ def fit(
         step, rows = int(meta["step"]), list(meta["history"])
         logger.info("%s: resumed from %s at step %d", desc, checkpoint, step)
     end = start_step + steps
-
-    def total_loss(p):
-        out = loss_fn(eqx.combine(p, static), data)
-        return out if has_aux else (out, {})
-
-    def one_step(carry, _):
-        p, s = carry
-        (loss, aux), grads = jax.value_and_grad(total_loss, has_aux=True)(p)
-        updates, s = optimiser.update(
-            grads, s, p, value=loss, grad=grads, value_fn=lambda q: total_loss(q)[0]
-        )
-        return (eqx.apply_updates(p, updates), s), (loss, aux)
-
-    @eqx.filter_jit
-    def chunk(p, s, n):
-        (p, s), (losses, aux) = jax.lax.scan(one_step, (p, s), None, length=n)
-        if project is not None:
-            p = eqx.filter(project(eqx.combine(p, static), data), filter_spec)
-        return p, s, losses[-1], jax.tree.map(lambda a: a[-1], aux)
 
     bar = None
     if progress:
@@ -158,7 +140,9 @@ def fit(
     try:
         while step < end:
             n = min(log_every, end - step)
-            params, opt_state, loss, aux = chunk(params, opt_state, n)
+            params, opt_state, loss, aux = chunk(
+                params, opt_state, n, static, data, filter_spec
+            )
             step += n
             loss = float(loss)
             current = eqx.combine(params, static)
@@ -191,6 +175,40 @@ def fit(
                 rows[-1]["loss"] if rows else float("nan"), wall)
     return FitResult(eqx.combine(params, static), opt_state, step, history_dataset(rows, desc),
                      stopped, wall)
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled_chunk(loss_fn, optimiser, has_aux, project):
+    """The jitted `log_every`-step chunk for one (loss, optimiser) pair.
+
+    Cached so that successive `fit` calls with the same loss function and optimiser
+    object (rounds of adaptive sampling, say) reuse the compiled code: data, the static
+    part of the model and the filter are arguments, not closures.
+    """
+    wrapped = optax.with_extra_args_support(optimiser)
+
+    def total_loss(p, static, data):
+        out = loss_fn(eqx.combine(p, static), data)
+        return out if has_aux else (out, {})
+
+    def one_step(carry, _, static, data):
+        p, s = carry
+        (loss, aux), grads = jax.value_and_grad(total_loss, has_aux=True)(p, static, data)
+        updates, s = wrapped.update(
+            grads, s, p, value=loss, grad=grads,
+            value_fn=lambda q: total_loss(q, static, data)[0],
+        )
+        return (eqx.apply_updates(p, updates), s), (loss, aux)
+
+    @eqx.filter_jit
+    def chunk(p, s, n, static, data, filter_spec):
+        body = functools.partial(one_step, static=static, data=data)
+        (p, s), (losses, aux) = jax.lax.scan(body, (p, s), None, length=n)
+        if project is not None:
+            p = eqx.filter(project(eqx.combine(p, static), data), filter_spec)
+        return p, s, losses[-1], jax.tree.map(lambda a: a[-1], aux)
+
+    return wrapped, chunk
 
 
 def history_dataset(rows: list[dict[str, float]], phase: str = "") -> xr.Dataset:

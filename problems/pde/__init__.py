@@ -5,9 +5,23 @@ live here beside the problems themselves.
 """
 
 from sciml.problems.pde._base import PDEProblem, ScalarField, laplacian
+from sciml.problems.pde._elliptic import (
+    Helmholtz2D,
+    NonlinearElliptic,
+    Peak,
+    Poisson1D,
+    Poisson2D,
+    peak_alpha_for,
+)
 from sciml.problems.pde._geometry import Box, BoxWithHole, Geometry, Interval, SpaceTime
 
 __all__ = [
+    "Helmholtz2D",
+    "NonlinearElliptic",
+    "Peak",
+    "Poisson1D",
+    "Poisson2D",
+    "peak_alpha_for",
     "Box",
     "BoxWithHole",
     "Geometry",

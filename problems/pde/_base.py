@@ -62,11 +62,18 @@ class PDEProblem(abc.ABC):
     def solution(self, points: Float[Array, "n dim"]) -> np.ndarray:
         """Reference solution at `points` (rows), as a float64 numpy array of shape `(n,)`."""
 
+    has_lift: bool = False
+
     def lift(self, x: Float[Array, " dim"]) -> Float[Array, ""]:
-        """A smooth function equal to the Dirichlet (and initial) data on the constrained
-        boundary, so that `lift + domain.distance · N` meets them for any `N`.
-        The default is the exact solution where it is traceable."""
-        return self.exact(x)
+        """A smooth function equal to the Dirichlet (and initial) data where `distance`
+        vanishes, so that `lift + distance · N` meets them exactly for any `N`.
+
+        Only problems with `has_lift = True` give one; it never uses the solution
+        inside the domain. Others are trained with soft boundary losses."""
+        raise NotImplementedError(
+            f"{type(self).__name__} gives no lift of its boundary data; train it with soft "
+            "boundary losses (constraint='soft')"
+        )
 
     def distance(self, x: Float[Array, " dim"]) -> Float[Array, ""]:
         """A smooth factor vanishing where `lift` imposes data (the domain's Dirichlet
@@ -78,13 +85,29 @@ class PDEProblem(abc.ABC):
         raise NotImplementedError(f"{type(self).__name__} has no closed-form solution")
 
     def boundary_value(self, x: Float[Array, " dim"]) -> Float[Array, ""]:
-        """Dirichlet data at a boundary (or initial) point, for soft-constraint losses."""
-        return self.lift(x)
+        """Dirichlet data at a boundary (or initial) point, for soft-constraint losses.
+        The default is the exact solution there."""
+        return self.exact(x)
 
     def energy_density(self, u: ScalarField, x: Float[Array, " dim"]) -> Float[Array, ""]:
         """Integrand `L(x, u, ∇u) − f u` of the energy the solution minimises
         (variational problems only)."""
         raise NotImplementedError(f"{type(self).__name__} is not in variational form")
+
+    def error_quadrature(self, n: int = 2**16) -> tuple[Array, Array]:
+        """Points `(m, dim)` and weights `(m,)` for L2 error integrals over the domain.
+
+        Tensor Gauss–Legendre (about `n` nodes) on boxes of dimension ≤ 3; otherwise
+        scrambled Sobol points with equal weights `volume / m`.
+        """
+        if hasattr(self.domain, "quadrature") and self.dim <= 3:
+            try:
+                per_axis = max(1, round(n ** (1 / self.dim) / 4))
+                return self.domain.quadrature(per_axis, 4)
+            except TypeError:
+                pass
+        pts = self.domain.sample_qmc(n, seed=20231)
+        return pts, jnp.full(pts.shape[0], self.domain.volume / pts.shape[0])
 
     def check_points(self, points) -> Array:
         """`points` as an `(n, dim)` array, or a clear error."""

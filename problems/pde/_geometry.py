@@ -134,6 +134,27 @@ class Box(Geometry):
         onehot = jax.nn.one_hot(axis, d, dtype=bool)
         return jnp.where(onehot, value[:, None], pts)
 
+    def quadrature(self, panels: int, order: int = 4) -> tuple[Array, Array]:
+        """Composite Gauss–Legendre: `panels` panels of `order` nodes per axis.
+
+        Returns nodes `((panels·order)^dim, dim)` and weights summing to the volume;
+        exact for polynomials of degree < 2·order on each panel.
+        """
+        _check_count(panels, "panels")
+        _check_count(order, "order")
+        t, w = np.polynomial.legendre.leggauss(order)
+        axes, weights = [], []
+        for lo, hi in zip(self.lower, self.upper, strict=True):
+            edges = np.linspace(lo, hi, panels + 1)
+            h = np.diff(edges)[:, None] / 2
+            axes.append((edges[:-1, None] + h * (t + 1)).ravel())
+            weights.append((h * w).ravel())
+        grid = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, self.dim)
+        wts = weights[0]
+        for wk in weights[1:]:
+            wts = np.outer(wts, wk).ravel()
+        return jnp.asarray(grid), jnp.asarray(wts)
+
     def distance(self, x):
         lo, hi = jnp.asarray(self.lower), jnp.asarray(self.upper)
         half = (hi - lo) / 2
@@ -228,6 +249,12 @@ class SpaceTime(Geometry):
         points = jnp.asarray(points)
         t = points[..., -1]
         return self.space.contains(points[..., :-1]) & (t >= self.t0) & (t <= self.t1)
+
+    def quadrature(self, panels: int, order: int = 4) -> tuple[Array, Array]:
+        """Tensor Gauss–Legendre over the space-time box (space must be a `Box`)."""
+        if not isinstance(self.space, Box):
+            raise TypeError("tensor quadrature needs a box in space")
+        return Box(self.lower, self.upper).quadrature(panels, order)
 
     def _times(self, key, n):
         return self.t0 + (self.t1 - self.t0) * jax.random.uniform(key, (n, 1), dtype=float)

@@ -1,0 +1,298 @@
+"""Physics-informed training of a network on a `PDEProblem`, with adaptive sampling.
+
+`train_pinn(problem, net, sampler, config, key=...)` builds the trial function (hard
+constraints through the problem's lift and distance, or soft boundary/initial losses),
+then alternates `config.rounds` rounds of Adam on the current collocation set with
+`sampler.step`, and finishes with L-BFGS on the last set. Residuals are computed by
+JAX autodiff inside the problem (`problem.residual`), Laplacians forward-over-reverse.
+With `config.loss = "energy"` the loss is the problem's energy functional (Deep Ritz)
+instead of the squared residual.
+
+Errors are measured by `relative_l2(problem, model)`: sqrt(∫(u − u_ref)² / ∫u_ref²)
+by the problem's error quadrature, against its reference solution.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import xarray as xr
+
+from sciml.pinn import HardConstraint
+from sciml.problems.pde import PDEProblem, SpaceTime
+from sciml.solvers.sampling import AbstractSampler, SamplerState
+from sciml.solvers.train import concat_histories, fit
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PINNConfig:
+    """Training settings.
+
+    Attributes:
+        loss: `residual` (mean squared PDE residual) or `energy` (Deep Ritz: the
+            problem's energy functional; needs a hard constraint).
+        constraint: `hard` (u = lift + distance·N), `soft` (boundary/initial losses), or
+            `auto` (hard when the problem gives a lift).
+        boundary_weight: weight of the soft boundary (and initial) loss.
+        n_boundary: soft-constraint boundary points (and as many initial points).
+        rounds: Adam rounds; the sampler updates the collocation set after each.
+        adam_steps: total Adam steps over all rounds.
+        learning_rate: Adam's initial rate; it decays exponentially to
+            `learning_rate * final_lr_ratio` over `adam_steps`.
+        lbfgs_steps: L-BFGS steps on the final collocation set (0 to skip).
+        log_every: history rows every this many steps.
+    """
+
+    loss: Literal["residual", "energy"] = "residual"
+    constraint: Literal["auto", "hard", "soft"] = "auto"
+    boundary_weight: float = 10.0
+    n_boundary: int = 256
+    rounds: int = 1
+    adam_steps: int = 5000
+    learning_rate: float = 1e-3
+    final_lr_ratio: float = 0.05
+    lbfgs_steps: int = 2000
+    log_every: int = 100
+
+    def __post_init__(self):
+        if self.loss not in ("residual", "energy"):
+            raise ValueError(f"loss must be 'residual' or 'energy', got {self.loss!r}")
+        if self.constraint not in ("auto", "hard", "soft"):
+            raise ValueError(f"constraint must be auto/hard/soft, got {self.constraint!r}")
+        if self.rounds < 1 or self.adam_steps < self.rounds or self.lbfgs_steps < 0:
+            raise ValueError("need rounds >= 1, adam_steps >= rounds and lbfgs_steps >= 0")
+
+
+class ResidualField(eqx.Module):
+    """The PDE residual of `model` as a function of one point (a PyTree, so samplers
+    can pass it through `jit` without recompiling as the weights change)."""
+
+    model: Any
+    problem: PDEProblem = eqx.field(static=True)
+
+    def __call__(self, x):
+        return self.problem.residual(self.model, x)
+
+
+@dataclass
+class PINNResult:
+    """What `train_pinn` returns.
+
+    Attributes:
+        model: the trained trial function (one point `(dim,)` -> scalar).
+        history: loss (and `rel_l2` when measured) over steps, phases `adam`/`lbfgs`.
+        points: the final collocation set `(n, dim)`.
+        n_points_used: collocation points drawn over the whole run (the budget).
+        wall_time_s: training time, compilation included.
+        sampler: the sampler's name.
+    """
+
+    model: Any
+    history: xr.Dataset
+    points: np.ndarray
+    n_points_used: int
+    wall_time_s: float
+    sampler: str
+    config: PINNConfig
+
+
+def trial_function(problem: PDEProblem, net, constraint: str = "auto"):
+    """Wrap `net` so that it meets the problem's data exactly (`hard`) or return it as is."""
+    if constraint == "auto":
+        constraint = "hard" if problem.has_lift else "soft"
+    if constraint == "hard":
+        if not problem.has_lift:
+            raise ValueError(f"{problem.name} gives no lift of its boundary data; "
+                             "use constraint='soft'")
+        return HardConstraint(net, problem.lift, problem.distance)
+    return net
+
+
+def _interior_loss(problem: PDEProblem, kind: str):
+    def loss(model, pts, weights):
+        if kind == "energy":
+            dens = jax.vmap(lambda x: problem.energy_density(model, x))(pts)
+        else:
+            dens = jax.vmap(lambda x: problem.residual(model, x))(pts) ** 2
+        if weights is None:
+            return jnp.mean(dens) * (problem.domain.volume if kind == "energy" else 1.0)
+        return jnp.sum(weights * dens) / (1.0 if kind == "energy" else jnp.sum(weights))
+
+    return loss
+
+
+def _make_loss(problem: PDEProblem, kind: str, soft: bool, weight: float):
+    interior = _interior_loss(problem, kind)
+
+    def loss(model, data):
+        pts, weights, bpts = data
+        li = interior(model, pts, weights)
+        if not soft:
+            return li, {"interior": li}
+        ub = jax.vmap(model)(bpts)
+        gb = jax.vmap(problem.boundary_value)(bpts)
+        lb = jnp.mean((ub - gb) ** 2)
+        return li + weight * lb, {"interior": li, "boundary": lb}
+
+    return loss
+
+
+_LOSS_CACHE: dict[tuple, Any] = {}
+
+
+def _cached(key, build):
+    # The same loss/optimiser objects across rounds and calls let `fit` reuse compiled code.
+    if key not in _LOSS_CACHE:
+        _LOSS_CACHE[key] = build()
+    return _LOSS_CACHE[key]
+
+
+def _constraint_points(problem: PDEProblem, n: int, key) -> jax.Array:
+    kb, ki = jax.random.split(key)
+    b = problem.domain.sample_boundary(kb, n)
+    if isinstance(problem.domain, SpaceTime):
+        b = jnp.concatenate([b, problem.domain.sample_initial(ki, n)])
+    return b
+
+
+def train_pinn(
+    problem: PDEProblem,
+    net,
+    sampler: AbstractSampler,
+    config: PINNConfig = PINNConfig(),
+    *,
+    key: jax.Array,
+    progress: bool = False,
+    eval_every_round: bool = False,
+) -> PINNResult:
+    """Train `net` (a scalar network of one point) on `problem` with `sampler`.
+
+    Args:
+        problem: a `PDEProblem`.
+        net: the network N; it is wrapped into the trial function by `config.constraint`.
+        sampler: where the collocation points come from (`sciml.solvers.sampling`).
+        config: `PINNConfig`.
+        key: PRNG key for sampling.
+        progress: tqdm bars per phase (stderr).
+        eval_every_round: record `rel_l2` against the reference after every round.
+
+    Returns:
+        `PINNResult`.
+    """
+    t0 = time.perf_counter()
+    model = trial_function(problem, net, config.constraint)
+    soft = not isinstance(model, HardConstraint)
+    if config.loss == "energy" and soft:
+        raise ValueError("the energy (Deep Ritz) loss needs constraint='hard'")
+    if config.loss == "energy":
+        try:
+            problem.energy_density(problem.lift, jnp.asarray(problem.domain.lower))
+        except NotImplementedError as e:
+            raise ValueError(f"{problem.name} has no energy functional: {e}") from None
+    loss_fn = _cached((id(problem), config.loss, soft, config.boundary_weight),
+                      lambda: (problem, _make_loss(problem, config.loss, soft,
+                                                   config.boundary_weight)))[1]
+    steps_per_round = config.adam_steps // config.rounds
+    schedule = optax.exponential_decay(config.learning_rate, config.adam_steps,
+                                       config.final_lr_ratio)
+    adam = _cached(("adam", config.learning_rate, config.adam_steps, config.final_lr_ratio),
+                   lambda: optax.adam(schedule))
+    lbfgs = _cached(("lbfgs",), lambda: optax.lbfgs(memory_size=20))
+
+    key, ks, kb = jax.random.split(key, 3)
+    state: SamplerState = sampler.init(problem.domain, ks)
+    bpts = _constraint_points(problem, config.n_boundary, kb) if soft else None
+    used = int(state.points.shape[0])
+    histories, opt_state, step = [], None, 0
+    for r in range(config.rounds):
+        n = steps_per_round if r < config.rounds - 1 else config.adam_steps - step
+        res = fit(model, loss_fn, adam, steps=n, data=(state.points, state.weights, bpts),
+                  has_aux=True, log_every=min(config.log_every, n), opt_state=opt_state,
+                  start_step=step, progress=progress, desc=f"adam {r + 1}/{config.rounds}")
+        model, opt_state, step = res.model, res.opt_state, res.step
+        h = res.history.assign_coords(step=res.history["step"].values - (step - n))
+        h["round"] = ("step", np.full(h.sizes["step"], r))
+        if eval_every_round:
+            h["rel_l2"] = ("step", np.full(h.sizes["step"], np.nan))
+            h["rel_l2"][-1] = relative_l2(problem, model)
+        histories.append(h)
+        if r < config.rounds - 1 or config.lbfgs_steps > 0:
+            key, kr = jax.random.split(key)
+            state = sampler.step(state, problem.domain, ResidualField(model, problem), kr)
+            used += _new_points(sampler, state)
+    if config.lbfgs_steps > 0:
+        res = fit(model, loss_fn, lbfgs, steps=config.lbfgs_steps,
+                  data=(state.points, state.weights, bpts), has_aux=True,
+                  log_every=min(config.log_every, config.lbfgs_steps), progress=progress,
+                  desc="lbfgs")
+        model = res.model
+        h = res.history
+        h["round"] = ("step", np.full(h.sizes["step"], config.rounds))
+        histories.append(h)
+    history = concat_histories(*histories)
+    history.attrs.update({"sampler": sampler.name, **{k: str(v) for k, v in
+                                                      asdict(config).items()}})
+    wall = time.perf_counter() - t0
+    logger.info("%s/%s: %d points used, %.1f s", problem.name, sampler.name, used, wall)
+    return PINNResult(model, history, np.asarray(state.points), used, wall, sampler.name,
+                      config)
+
+
+def _new_points(sampler, state) -> int:
+    # RAR grows its set (count the additions); the others draw a fresh set each round.
+    from sciml.solvers.sampling import RAR, QuasiRandom, Quadrature
+
+    if isinstance(sampler, RAR):
+        return sampler.n_add
+    if isinstance(sampler, QuasiRandom | Quadrature):
+        return 0
+    return int(state.points.shape[0])
+
+
+def predict(model, points, chunk: int = 65536) -> np.ndarray:
+    """`model` at every row of `points`, as float64 numpy `(n,)`."""
+    f = eqx.filter_jit(jax.vmap(model))
+    pts = jnp.asarray(points)
+    return np.concatenate([np.asarray(f(pts[i : i + chunk])) for i in range(0, len(pts), chunk)])
+
+
+def relative_l2(problem: PDEProblem, model, quadrature=None) -> float:
+    """sqrt(∫(u − u_ref)² / ∫u_ref²) with the problem's error quadrature
+    (`problem.error_quadrature()`, or `quadrature=(points, weights, u_ref)`)."""
+    pts, w, ref = quadrature if quadrature is not None else error_quadrature(problem)
+    u = predict(model, pts)
+    return float(np.sqrt(np.sum(w * (u - ref) ** 2) / np.sum(w * ref**2)))
+
+
+_QUAD_CACHE: dict[int, tuple] = {}
+
+
+def error_quadrature(problem: PDEProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(points, weights, reference values) for L2 errors on `problem`, cached per problem."""
+    k = id(problem)
+    if k not in _QUAD_CACHE or _QUAD_CACHE[k][0] is not problem:
+        pts, w = problem.error_quadrature()
+        _QUAD_CACHE[k] = (problem, (np.asarray(pts), np.asarray(w), problem.solution(pts)))
+    return _QUAD_CACHE[k][1]
+
+
+__all__ = [
+    "PINNConfig",
+    "PINNResult",
+    "ResidualField",
+    "error_quadrature",
+    "predict",
+    "relative_l2",
+    "train_pinn",
+    "trial_function",
+]
