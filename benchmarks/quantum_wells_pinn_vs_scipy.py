@@ -19,16 +19,16 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.metadata
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import scipy.linalg as sl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine  # noqa: E402
 
 SIZES = {
     "small": dict(wells=("finite_well",), fd_k=range(5, 14),
@@ -107,17 +107,6 @@ def fd_time_to_reach(rows: list[dict], key: str, target: float) -> float | None:
             f = np.log(target / lo[key]) / np.log(hi[key] / lo[key])
             return float(np.exp(np.log(lo["time_s"]) + f * np.log(hi["time_s"] / lo["time_s"])))
     return rows[0]["time_s"] if rows and rows[0][key] <= target else None
-
-
-def machine() -> dict:
-    versions = {}
-    for pkg in ("sciml", "jax", "jaxlib", "equinox", "optax", "numpy", "scipy"):
-        try:
-            versions[pkg] = importlib.metadata.version(pkg)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    return dict(platform=platform.platform(), processor=platform.machine(),
-                cpu_count=os.cpu_count(), python=platform.python_version(), versions=versions)
 
 
 def plot(results: dict, path: Path) -> None:

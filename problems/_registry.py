@@ -9,9 +9,17 @@ from typing import Any
 
 def _builders() -> dict[str, Callable[..., Any]]:
     # Imported here so that importing the registry stays cheap.
+    from sciml.problems import pde
     from sciml.problems.quantum_wells import FiniteBarrier, FiniteWell, InfiniteWell
 
     return {
+        "poisson_1d": pde.Poisson1D,
+        "poisson_2d": pde.Poisson2D,
+        "helmholtz_2d": pde.Helmholtz2D,
+        "peak": pde.Peak,
+        "nonlinear_elliptic": pde.NonlinearElliptic,
+        "burgers": pde.Burgers,
+        "allen_cahn": pde.AllenCahn,
         "infinite_well": InfiniteWell,
         "finite_well": FiniteWell,
         "finite_barrier": FiniteBarrier,

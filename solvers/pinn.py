@@ -250,7 +250,7 @@ def train_pinn(
 
 def _new_points(sampler, state) -> int:
     # RAR grows its set (count the additions); the others draw a fresh set each round.
-    from sciml.solvers.sampling import RAR, QuasiRandom, Quadrature
+    from sciml.solvers.sampling import RAR, Quadrature, QuasiRandom
 
     if isinstance(sampler, RAR):
         return sampler.n_add
@@ -286,8 +286,46 @@ def error_quadrature(problem: PDEProblem) -> tuple[np.ndarray, np.ndarray, np.nd
     return _QUAD_CACHE[k][1]
 
 
+
+
+NETWORKS = ("mlp", "fourier", "siren", "modified", "periodic")
+
+
+def build_network(kind: str, problem: PDEProblem, *, key: jax.Array, width: int = 32,
+                  depth: int = 3, activation: str = "tanh", **kwargs):
+    """A scalar network of one point for `problem`, inputs scaled from its bounding box.
+
+    `kind` is one of `mlp`, `fourier` (Fourier-feature MLP), `siren`, `modified`
+    (modified MLP) or `periodic` (exactly periodic in `problem.periodic` axes);
+    extra keyword arguments go to the class.
+    """
+    from sciml import nn
+
+    lo, hi = jnp.asarray(problem.domain.lower), jnp.asarray(problem.domain.upper)
+    common = dict(lower=lo, upper=hi, key=key)
+    d = problem.dim
+    if kind == "mlp":
+        return nn.MLP(d, "scalar", width, depth, activation=activation, **common, **kwargs)
+    if kind == "fourier":
+        return nn.FourierFeatureMLP(d, "scalar", width, depth, activation=activation,
+                                    **common, **kwargs)
+    if kind == "siren":
+        return nn.Siren(d, "scalar", width, depth, **common, **kwargs)
+    if kind == "modified":
+        return nn.ModifiedMLP(d, "scalar", width, depth, activation=activation, **common,
+                              **kwargs)
+    if kind == "periodic":
+        axes = tuple(problem.periodic)
+        periods = tuple(float(hi[a] - lo[a]) for a in axes)
+        return nn.PeriodicMLP(d, "scalar", width, depth, axes=axes, periods=periods,
+                              activation=activation, **common, **kwargs)
+    raise ValueError(f"unknown network {kind!r}; choose one of {', '.join(NETWORKS)}")
+
+
 __all__ = [
+    "NETWORKS",
     "PINNConfig",
+    "build_network",
     "PINNResult",
     "ResidualField",
     "error_quadrature",

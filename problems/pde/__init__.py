@@ -4,7 +4,9 @@ Geometry (`Box`, `Interval`, `BoxWithHole`, `SpaceTime`) and the `PDEProblem` co
 live here beside the problems themselves.
 """
 
+from sciml.problems.pde._allen_cahn import AllenCahn
 from sciml.problems.pde._base import PDEProblem, ScalarField, laplacian
+from sciml.problems.pde._burgers import Burgers, cole_hopf
 from sciml.problems.pde._elliptic import (
     Helmholtz2D,
     NonlinearElliptic,
@@ -16,6 +18,9 @@ from sciml.problems.pde._elliptic import (
 from sciml.problems.pde._geometry import Box, BoxWithHole, Geometry, Interval, SpaceTime
 
 __all__ = [
+    "AllenCahn",
+    "Burgers",
+    "cole_hopf",
     "Helmholtz2D",
     "NonlinearElliptic",
     "Peak",

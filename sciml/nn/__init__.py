@@ -1,5 +1,22 @@
-"""Building blocks: MLPs with smooth activations."""
+"""Building blocks: MLPs with smooth activations, PINN encodings and architectures, flows."""
 
+from sciml.nn._features import (
+    FourierFeatureMLP,
+    ModifiedMLP,
+    PeriodicEmbedding,
+    PeriodicMLP,
+    Siren,
+)
+from sciml.nn._flow import RealNVP
 from sciml.nn._mlp import ACTIVATIONS, MLP
 
-__all__ = ["ACTIVATIONS", "MLP"]
+__all__ = [
+    "ACTIVATIONS",
+    "MLP",
+    "FourierFeatureMLP",
+    "ModifiedMLP",
+    "PeriodicEmbedding",
+    "PeriodicMLP",
+    "RealNVP",
+    "Siren",
+]

@@ -1,0 +1,106 @@
+"""Samplers: shapes, domains, and that the adaptive ones follow the residual."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from sciml.problems.pde import Box, BoxWithHole
+from sciml.solvers.sampling import (
+    AAS,
+    RAD,
+    RAR,
+    Quadrature,
+    QuasiRandom,
+    Uniform,
+    make_sampler,
+)
+
+SQUARE = Box([-1, -1], [1, 1])
+HOT = jnp.array([0.5, 0.5])
+
+
+class Bump(eqx.Module):
+    """A fake residual field: large near HOT, small elsewhere."""
+
+    width: float = 0.05
+
+    def __call__(self, x):
+        return jnp.exp(-jnp.sum((x - HOT) ** 2) / self.width)
+
+
+def near_hot(pts, radius=0.25):
+    return float(jnp.mean(jnp.linalg.norm(pts - HOT, axis=1) < radius))
+
+
+UNIFORM_SHARE = np.pi * 0.25**2 / 4  # ≈ 0.049
+
+
+@pytest.mark.parametrize("sampler", [Uniform(300), QuasiRandom(300), QuasiRandom(300, "lhs"),
+                                     RAR(300, 50, 2000), RAD(300, n_candidates=3000)],
+                         ids=lambda s: s.name)
+def test_points_lie_in_the_domain(sampler):
+    dom = BoxWithHole([-1, -1], [1, 1], [0, 0], 0.4)
+    st = sampler.init(dom, jax.random.key(0))
+    st = sampler.step(st, dom, Bump(), jax.random.key(1))
+    assert st.points.shape[1] == 2 and bool(jnp.all(dom.contains(st.points)))
+    expected = 350 if isinstance(sampler, RAR) else 300
+    assert st.points.shape[0] == expected
+
+
+def test_uniform_resamples_and_quasi_random_stays():
+    st = Uniform(100).init(SQUARE, jax.random.key(0))
+    st2 = Uniform(100).step(st, SQUARE, Bump(), jax.random.key(1))
+    assert not np.allclose(st.points, st2.points)
+    q = QuasiRandom(100)
+    s = q.init(SQUARE, jax.random.key(0))
+    assert np.array_equal(q.step(s, SQUARE, Bump(), jax.random.key(1)).points, s.points)
+
+
+def test_quadrature_weights_integrate():
+    st = Quadrature(8, 4).init(SQUARE, jax.random.key(0))
+    assert float(jnp.sum(st.weights * st.points[:, 0] ** 6)) == pytest.approx(4 / 7, rel=1e-12)
+    with pytest.raises(TypeError, match="box"):
+        Quadrature().init(BoxWithHole([-1, -1], [1, 1], [0, 0], 0.2), jax.random.key(0))
+
+
+def test_rar_adds_the_worst_candidates():
+    s = RAR(100, n_add=20, n_candidates=4000)
+    st = s.step(s.init(SQUARE, jax.random.key(0)), SQUARE, Bump(), jax.random.key(1))
+    added = st.points[100:]
+    assert added.shape == (20, 2)
+    assert float(jnp.max(jnp.linalg.norm(added - HOT, axis=1))) < 0.1
+
+
+def test_rad_concentrates_in_proportion_to_the_residual():
+    s = RAD(2000, k=1.0, c=0.0, n_candidates=20000)
+    st = s.step(s.init(SQUARE, jax.random.key(0)), SQUARE, Bump(), jax.random.key(1))
+    assert near_hot(st.points) > 0.9  # the bump holds almost all of ∫ r
+    mixed = RAD(2000, k=1.0, c=1.0, n_candidates=20000)
+    st = mixed.step(mixed.init(SQUARE, jax.random.key(0)), SQUARE, Bump(), jax.random.key(1))
+    assert 0.3 < near_hot(st.points) < 0.7  # half the mass is the uniform part
+
+
+def test_aas_flow_moves_samples_towards_the_residual():
+    s = AAS(1000, flow_steps=200, flow_batch=512, n_layers=4, width=32, uniform_fraction=0.0)
+    st = s.init(SQUARE, jax.random.key(0))
+    assert near_hot(st.points) == pytest.approx(UNIFORM_SHARE, abs=0.03)
+    st = s.step(st, SQUARE, Bump(), jax.random.key(1))
+    assert bool(jnp.all(SQUARE.contains(st.points)))
+    assert near_hot(st.points) > 4 * UNIFORM_SHARE
+    # the flow keeps its state between rounds: its optimiser has counted the steps
+    flow, opt_state = st.aux
+    assert int(opt_state[0].count) == 200
+
+
+def test_bad_sampler_arguments():
+    with pytest.raises(ValueError, match="unknown sampler"):
+        make_sampler("sobel", 10)
+    with pytest.raises(ValueError, match="positive integer"):
+        Uniform(0)
+    with pytest.raises(ValueError, match="n_candidates"):
+        RAD(100, n_candidates=10)
+    with pytest.raises(ValueError, match="uniform_fraction"):
+        AAS(10, uniform_fraction=2.0)
+    assert make_sampler("sobol", 8).name == "sobol"

@@ -1,0 +1,189 @@
+"""Validation of PINNs on PDEs with exact or converged references, per sampler.
+
+Each case trains one network with one sampler and checks the relative L2 error against
+the problem's reference, measured by the problem's error quadrature. The report shows
+reference, prediction and error, and the final collocation points over the residual.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from sciml.validation.registry import Case, Check, Outcome
+
+
+@dataclass(frozen=True)
+class PDESpec:
+    """One PINN experiment: problem, network, sampler, training settings.
+
+    Attributes:
+        problem: registered problem name; `params` its keyword arguments.
+        network: `build_network` kind; `net` its keyword arguments (width, depth...).
+        sampler: `make_sampler` name; `n_points` and `sampler_args` for it.
+        config: `PINNConfig` keyword arguments.
+        seed: PRNG seed for the network and the sampling.
+    """
+
+    problem: str
+    params: dict = field(default_factory=dict)
+    network: str = "mlp"
+    net: dict = field(default_factory=dict)
+    sampler: str = "uniform"
+    n_points: int = 1024
+    sampler_args: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
+    seed: int = 0
+
+    def replace(self, **changes) -> PDESpec:
+        return dataclasses.replace(self, **changes)
+
+
+def solve_pde(spec: PDESpec, *, progress: bool = False):
+    """Train the PINN described by `spec`; return `(PINNResult, rel_l2, Dataset)`.
+
+    The dataset holds the plotting grid (`u_pinn`, `u_ref`, `residual` over the first
+    two coordinates, other coordinates at the domain's centre), the final collocation
+    points and the training history.
+    """
+    import jax
+
+    from sciml.problems import get_problem
+    from sciml.solvers.pinn import (
+        PINNConfig,
+        ResidualField,
+        build_network,
+        predict,
+        relative_l2,
+        train_pinn,
+    )
+    from sciml.solvers.sampling import make_sampler, residual_values
+
+    problem = get_problem(spec.problem, **spec.params)
+    kn, kt = jax.random.split(jax.random.key(spec.seed))
+    net = build_network(spec.network, problem, key=kn, **spec.net)
+    sampler = make_sampler(spec.sampler, spec.n_points, **spec.sampler_args)
+    result = train_pinn(problem, net, sampler, PINNConfig(**spec.config), key=kt,
+                        progress=progress)
+    err = relative_l2(problem, result.model)
+
+    grid, shape, axes = _plot_grid(problem)
+    inside = np.asarray(problem.domain.contains(grid))
+    u = np.where(inside, predict(result.model, grid), np.nan)
+    ref = np.where(inside, problem.solution(grid), np.nan)
+    res = np.where(inside, np.asarray(residual_values(ResidualField(result.model, problem),
+                                                       grid)), np.nan)
+    dims = tuple(problem.variables[: len(shape)])
+    coords = {d: a for d, a in zip(dims, axes, strict=True)}
+    ds = xr.Dataset(
+        {
+            "u_pinn": (dims, u.reshape(shape)),
+            "u_ref": (dims, ref.reshape(shape)),
+            "residual": (dims, res.reshape(shape)),
+            "points": (("point", "coord"), result.points),
+        },
+        coords={**coords, "coord": list(problem.variables)},
+    )
+    hist = result.history.rename({"step": "train_step"})
+    ds = ds.merge(hist[[v for v in ("loss", "elapsed_s", "interior", "boundary")
+                        if v in hist]].rename({v: f"history_{v}" for v in
+                                               ("loss", "elapsed_s", "interior", "boundary")
+                                               if v in hist}))
+    ds.attrs.update({
+        "problem": spec.problem, "sampler": spec.sampler, "network": spec.network,
+        "rel_l2": err, "wall_time_s": result.wall_time_s,
+        "n_points": spec.n_points, "n_points_used": result.n_points_used, "seed": spec.seed,
+        **{f"param_{k}": str(v) for k, v in problem.params.items()},
+        **{f"net_{k}": v for k, v in spec.net.items()},
+        **{f"config_{k}": str(v) for k, v in dataclasses.asdict(result.config).items()},
+    })
+    return result, err, ds
+
+
+def _plot_grid(problem, n: int = 161):
+    lo, hi = problem.domain.lower, problem.domain.upper
+    if problem.dim == 1:
+        x = np.linspace(lo[0], hi[0], 801)
+        return x[:, None], (801,), [x]
+    axes = [np.linspace(lo[i], hi[i], n) for i in range(2)]
+    centre = (lo + hi) / 2
+    mesh = np.meshgrid(*axes, indexing="ij")
+    grid = np.tile(centre, (n * n, 1))
+    grid[:, 0], grid[:, 1] = mesh[0].ravel(), mesh[1].ravel()
+    return grid, (n, n), axes
+
+
+def pde_figures(ds: xr.Dataset) -> dict[str, Any]:
+    """Reference / prediction / error (and residual with collocation points)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    title = f"{ds.attrs['problem']} — {ds.attrs['sampler']}, rel. L2 {ds.attrs['rel_l2']:.2e}"
+    dims = list(ds.u_pinn.dims)
+    if len(dims) == 1:
+        fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
+        x = ds[dims[0]].values
+        a.plot(x, ds.u_ref, "k-", lw=2, label="reference")
+        a.plot(x, ds.u_pinn, "C1--", label="PINN")
+        a.set_xlabel(dims[0])
+        a.legend()
+        b.semilogy(x, np.abs(ds.u_pinn - ds.u_ref), label="|error|")
+        b.semilogy(x, ds.residual, alpha=0.6, label="|residual|")
+        b.set_xlabel(dims[0])
+        b.legend()
+        fig.suptitle(title)
+        fig.tight_layout()
+        return {"solution": fig}
+    x, y = ds[dims[0]].values, ds[dims[1]].values
+    fig, axs = plt.subplots(1, 4, figsize=(17, 3.8))
+    panels = [("reference", ds.u_ref, "viridis"), ("PINN", ds.u_pinn, "viridis"),
+              ("|error|", np.abs(ds.u_pinn - ds.u_ref), "magma")]
+    for ax, (name, val, cmap) in zip(axs, panels, strict=False):
+        m = ax.pcolormesh(x, y, np.asarray(val).T, shading="auto", cmap=cmap)
+        fig.colorbar(m, ax=ax)
+        ax.set_title(name)
+    r = np.asarray(ds.residual).T
+    m = axs[3].pcolormesh(x, y, np.log10(r + 1e-16), shading="auto", cmap="Greys")
+    fig.colorbar(m, ax=axs[3], label="log10 |residual|")
+    pts = ds.points.values
+    axs[3].scatter(pts[:, 0], pts[:, 1], s=0.5, c="C3", alpha=0.5)
+    axs[3].set_title(f"collocation points ({pts.shape[0]}) over residual")
+    axs[3].set_xlim(x[0], x[-1])
+    axs[3].set_ylim(y[0], y[-1])
+    for ax in axs:
+        ax.set_xlabel(dims[0])
+        ax.set_ylabel(dims[1])
+    fig.suptitle(title + ("" if len(ds.coord) == 2 else
+                          f" (slice through the centre of {len(ds.coord)}-D cube)"))
+    fig.tight_layout()
+    return {"solution": fig}
+
+
+def _outcome(spec: PDESpec, tolerance: float, progress: bool = False) -> Outcome:
+    result, err, ds = solve_pde(spec, progress=progress)
+    cfg = result.config
+    info = {
+        "problem": f"{spec.problem} {spec.params or ''}".strip(),
+        "network": f"{spec.network} {spec.net}",
+        "sampler": f"{spec.sampler}, {spec.n_points} points/round "
+                   f"({result.n_points_used} drawn in all) {spec.sampler_args or ''}".strip(),
+        "training": f"{cfg.loss} loss, {cfg.constraint} constraints, Adam {cfg.adam_steps} "
+                    f"in {cfg.rounds} rounds + L-BFGS {cfg.lbfgs_steps}",
+        "wall time": f"{result.wall_time_s:.1f} s",
+    }
+    return Outcome(checks=[Check("rel_l2", err, tolerance)], figures=pde_figures(ds), data=ds,
+                   info=info)
+
+
+def _case(name: str, spec: PDESpec, tolerance: float, description: str, suite: str) -> Case:
+    return Case(name=f"pde.{name}", problem=spec.problem, description=description,
+                run=lambda: _outcome(spec, tolerance), suites=(suite,))
+
+
+SPECS: dict[str, tuple[PDESpec, float, str, str]] = {}
