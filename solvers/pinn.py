@@ -44,7 +44,9 @@ class PINNConfig:
         constraint: `hard` (u = lift + distance·N), `soft` (boundary/initial losses), or
             `auto` (hard when the problem gives a lift).
         boundary_weight: weight of the soft boundary (and initial) loss.
-        n_boundary: soft-constraint boundary points (and as many initial points).
+        n_boundary: soft-constraint boundary points.
+        n_initial: soft-constraint initial points for space-time problems (default:
+            `n_boundary`).
         rounds: Adam rounds; the sampler updates the collocation set after each.
         adam_steps: total Adam steps over all rounds.
         learning_rate: Adam's initial rate; it decays exponentially to
@@ -57,6 +59,7 @@ class PINNConfig:
     constraint: Literal["auto", "hard", "soft"] = "auto"
     boundary_weight: float = 10.0
     n_boundary: int = 256
+    n_initial: int | None = None
     rounds: int = 1
     adam_steps: int = 5000
     learning_rate: float = 1e-3
@@ -157,12 +160,14 @@ def _cached(key, build):
     return _LOSS_CACHE[key]
 
 
-def _constraint_points(problem: PDEProblem, n: int, key) -> jax.Array:
+def _constraint_points(problem: PDEProblem, n: int, n_initial: int | None, key) -> jax.Array:
+    """Soft-constraint points: the Dirichlet boundary (none for periodic problems) and,
+    in space × time, the initial slice."""
     kb, ki = jax.random.split(key)
-    b = problem.domain.sample_boundary(kb, n)
+    parts = [] if problem.periodic else [problem.domain.sample_boundary(kb, n)]
     if isinstance(problem.domain, SpaceTime):
-        b = jnp.concatenate([b, problem.domain.sample_initial(ki, n)])
-    return b
+        parts.append(problem.domain.sample_initial(ki, n if n_initial is None else n_initial))
+    return jnp.concatenate(parts)
 
 
 def train_pinn(
@@ -211,7 +216,8 @@ def train_pinn(
 
     key, ks, kb = jax.random.split(key, 3)
     state: SamplerState = sampler.init(problem.domain, ks)
-    bpts = _constraint_points(problem, config.n_boundary, kb) if soft else None
+    bpts = (_constraint_points(problem, config.n_boundary, config.n_initial, kb) if soft
+            else None)
     used = int(state.points.shape[0])
     histories, opt_state, step = [], None, 0
     for r in range(config.rounds):
@@ -261,9 +267,14 @@ def _new_points(sampler, state) -> int:
 
 def predict(model, points, chunk: int = 65536) -> np.ndarray:
     """`model` at every row of `points`, as float64 numpy `(n,)`."""
-    f = eqx.filter_jit(jax.vmap(model))
     pts = jnp.asarray(points)
-    return np.concatenate([np.asarray(f(pts[i : i + chunk])) for i in range(0, len(pts), chunk)])
+    return np.concatenate([np.asarray(_batched(model, pts[i : i + chunk]))
+                           for i in range(0, len(pts), chunk)])
+
+
+@eqx.filter_jit
+def _batched(model, pts):
+    return jax.vmap(model)(pts)
 
 
 def relative_l2(problem: PDEProblem, model, quadrature=None) -> float:

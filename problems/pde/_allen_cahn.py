@@ -271,6 +271,10 @@ class AllenCahn(PDEProblem):
         value = u(x)
         return grad[1] - self.diffusion * hess_x[0] + self.reaction * (value**3 - value)
 
+    def boundary_value(self, x: Float[Array, " 2"]) -> Float[Array, ""]:
+        """Data at a boundary or initial point, for soft-constraint losses: the lift."""
+        return self.lift(x)
+
     def lift(self, x: Float[Array, " 2"]) -> Float[Array, ""]:
         """The initial condition x² cos(πx) (t-independent).
 

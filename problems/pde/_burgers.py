@@ -150,6 +150,10 @@ class Burgers(PDEProblem):
         grad, hess_x = jax.jvp(jax.grad(u), (x,), (e_x,))
         return grad[1] + u(x) * grad[0] - self.nu * hess_x[0]
 
+    def boundary_value(self, x: Float[Array, " 2"]) -> Float[Array, ""]:
+        """Data at a boundary or initial point, for soft-constraint losses: the lift."""
+        return self.lift(x)
+
     def lift(self, x: Float[Array, " 2"]) -> Float[Array, ""]:
         """−sin(π x): the initial data at t = 0 and zero at x = ±1 (t-independent)."""
         return -jnp.sin(jnp.pi * x[0])

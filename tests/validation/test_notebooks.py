@@ -124,3 +124,45 @@ def test_quantum_wells_notebook(fake_report, kernel_name, monkeypatch, tmp_path)
     )
     assert "quantum_wells.fake" in printed and "PASS" in printed and "FAIL" in printed
     assert "other.case" not in printed  # the table holds quantum-well entries only
+
+
+PDE_NOTEBOOK = files("sciml.validation") / "notebooks" / "pde.ipynb"
+
+
+def test_pde_notebook(tmp_path, kernel_name, monkeypatch):
+    """The PDE notebook re-plots 1-D and 2-D cases laid out as `validation.cases.pde` saves."""
+    from nbclient import NotebookClient
+
+    report = tmp_path / "report"
+    (report / "data").mkdir(parents=True)
+    results = {"sciml_version": "0", "created": "now", "suite": "quick", "machine": {},
+               "versions": {}, "cases": [entry("pde.fake_1d", "rel_l2", 1e-4, 1e-3),
+                                         entry("pde.fake_2d", "rel_l2", 1e-1, 1e-2)]}
+    (report / "results.json").write_text(json.dumps(results))
+    step = np.arange(100, 1100, 100)
+    x = np.linspace(-1, 1, 51)
+    hist = {"history_loss": ("train_step", np.exp(-step / 300))}
+    xr.Dataset({"u_pinn": ("x", np.sin(np.pi * x) + 1e-4), "u_ref": ("x", np.sin(np.pi * x)),
+                "residual": ("x", np.full(51, 1e-3)),
+                "points": (("point", "coord"), np.linspace(-1, 1, 20)[:, None]), **hist},
+               coords={"x": x, "coord": ["x"], "train_step": step},
+               attrs={"sampler": "uniform", "rel_l2": 1e-4}).to_netcdf(
+        report / "data" / "pde.fake_1d.nc", engine="h5netcdf")
+    g = np.sin(np.pi * x)[:, None] * np.sin(np.pi * x)[None, :]
+    xr.Dataset({"u_pinn": (("x", "t"), g * 1.1), "u_ref": (("x", "t"), g),
+                "residual": (("x", "t"), np.abs(g)),
+                "points": (("point", "coord"), np.random.default_rng(0).uniform(-1, 1, (30, 2))),
+                **hist},
+               coords={"x": x, "t": x, "coord": ["x", "t"], "train_step": step},
+               attrs={"sampler": "rad", "rel_l2": 0.1}).to_netcdf(
+        report / "data" / "pde.fake_2d.nc", engine="h5netcdf")
+    monkeypatch.setenv("SCIML_REPORT_DIR", str(report))
+    nb = nbformat.reads(PDE_NOTEBOOK.read_text(), as_version=4)
+    assert all(c.outputs == [] for c in nb.cells if c.cell_type == "code")
+    NotebookClient(nb, timeout=300, kernel_name=kernel_name,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    for name in ("pde.fake_1d", "pde.fake_2d"):
+        assert (report / "notebook" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                      for o in c.outputs)
+    assert "pde.fake_1d" in printed and "PASS" in printed and "FAIL" in printed

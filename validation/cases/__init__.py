@@ -1,5 +1,6 @@
 """All validation cases, registered in this one list."""
 
+from sciml.validation.cases.pde import CASES as _PDE
 from sciml.validation.cases.quantum_wells import CASES as _QW
 
-CASES = [*_QW]
+CASES = [*_QW, *_PDE]
