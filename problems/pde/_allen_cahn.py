@@ -55,7 +55,7 @@ import scipy.special as sp
 from jaxtyping import Array, Float
 
 from sciml.problems.base import Reference, check_positive
-from sciml.problems.pde._base import PDEProblem, ScalarField
+from sciml.problems.pde._base import PDEProblem, ScalarField, value_grad_uxx
 from sciml.problems.pde._geometry import Interval, SpaceTime
 
 logger = logging.getLogger(__name__)
@@ -266,10 +266,8 @@ class AllenCahn(PDEProblem):
 
     def residual(self, u: ScalarField, x: Float[Array, " 2"]) -> Float[Array, ""]:
         """u_t − d u_xx + r u³ − r u at one point `x = (x, t)`; u_xx forward-over-reverse."""
-        e_x = jnp.zeros_like(x).at[0].set(1.0)
-        grad, hess_x = jax.jvp(jax.grad(u), (x,), (e_x,))
-        value = u(x)
-        return grad[1] - self.diffusion * hess_x[0] + self.reaction * (value**3 - value)
+        value, grad, u_xx = value_grad_uxx(u, x)
+        return grad[1] - self.diffusion * u_xx + self.reaction * (value**3 - value)
 
     def boundary_value(self, x: Float[Array, " 2"]) -> Float[Array, ""]:
         """Data at a boundary or initial point, for soft-constraint losses: the lift."""
@@ -319,20 +317,6 @@ class AllenCahn(PDEProblem):
         x = np.mod(x + 1.0, 2.0) - 1.0  # the seam layer is written for x in [−1, 1)
         return self._evaluate(x, np.minimum(t, self.t_end))
 
-    def reference_grid(
-        self, nx: int = 256, nt: int = 101
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The reference on uniform grids including the endpoints.
-
-        Returns:
-            x of shape `(nx,)` in [−1, 1], t of shape `(nt,)` in [0, t_end], and u of
-            shape `(nt, nx)` with `u[j, i] = u(x[i], t[j])`.
-        """
-        x = np.linspace(-1.0, 1.0, _count(nx, "nx"))
-        t = np.linspace(0.0, self.t_end, _count(nt, "nt"))
-        xx, tt = np.meshgrid(x, t)
-        return x, t, self.solution(np.stack([xx.ravel(), tt.ravel()], axis=1)).reshape(tt.shape)
-
     def convergence(self, full: bool = True) -> dict[str, float]:
         """The reference's convergence study (max differences over 1024 x-points times the
         save-grid midpoints and t = 1e-6 … 3e-4, where the default is Hermite-interpolated).
@@ -364,9 +348,3 @@ class AllenCahn(PDEProblem):
             out["modes"] = float(np.max(np.abs(default - fine)))
             out["coarse_modes"] = float(np.max(np.abs(run(self._modes // 2, _RTOL) - fine)))
         return out
-
-
-def _count(n: int, name: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"{name} must be an integer >= 2, got {n!r}")
-    return int(n)

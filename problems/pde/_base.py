@@ -109,6 +109,24 @@ class PDEProblem(abc.ABC):
         pts = self.domain.sample_qmc(n, seed=20231)
         return pts, jnp.full(pts.shape[0], self.domain.volume / pts.shape[0])
 
+    def reference_grid(self, nx: int = 256, nt: int = 101
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The reference on uniform grids including the endpoints (1-D space × time).
+
+        Returns:
+            x of shape `(nx,)`, t of shape `(nt,)` and u of shape `(nt, nx)` with
+            `u[j, i] = u(x[i], t[j])`.
+        """
+        from sciml.problems.pde._geometry import SpaceTime, _check_count
+
+        if not isinstance(self.domain, SpaceTime) or self.dim != 2:
+            raise TypeError(f"{self.name}: reference_grid needs a 1-D space × time domain")
+        (x0, t0), (x1, t1) = self.domain.lower, self.domain.upper
+        x = np.linspace(x0, x1, _check_count(nx, "nx"))
+        t = np.linspace(t0, t1, _check_count(nt, "nt"))
+        xx, tt = np.meshgrid(x, t)
+        return x, t, self.solution(np.stack([xx.ravel(), tt.ravel()], axis=1)).reshape(tt.shape)
+
     def check_points(self, points) -> Array:
         """`points` as an `(n, dim)` array, or a clear error."""
         p = jnp.asarray(points)
@@ -129,3 +147,11 @@ def laplacian(u: ScalarField, x: Float[Array, " dim"], axes: int | None = None) 
     g = jax.grad(u)
     eye = jnp.eye(x.shape[0], dtype=x.dtype)
     return sum(jax.jvp(g, (x,), (eye[i],))[1][i] for i in range(n))
+
+
+def value_grad_uxx(u: ScalarField, x: Float[Array, " dim"]) -> tuple[Array, Array, Array]:
+    """`(u(x), ∇u(x), ∂²u/∂x₀²)` at one point: the second derivative along the first
+    coordinate by one forward-over-reverse Hessian-vector product (1-D space × time)."""
+    e0 = jnp.zeros_like(x).at[0].set(1.0)
+    grad, hess_col = jax.jvp(jax.grad(u), (x,), (e0,))
+    return u(x), grad, hess_col[0]

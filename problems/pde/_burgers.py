@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import math
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
 from sciml.problems.base import Reference, check_positive
-from sciml.problems.pde._base import PDEProblem, ScalarField
-from sciml.problems.pde._geometry import Interval, SpaceTime
+from sciml.problems.pde._base import PDEProblem, ScalarField, value_grad_uxx
+from sciml.problems.pde._geometry import Interval, SpaceTime, _check_count
 
 _TAIL = 40.0  # e^{-40} ≈ 4e-18: neglected relative tail mass beyond the window
 _NODES = 16  # Gauss–Legendre nodes per panel
@@ -146,9 +145,8 @@ class Burgers(PDEProblem):
 
     def residual(self, u: ScalarField, x: Float[Array, " 2"]) -> Float[Array, ""]:
         """u_t + u u_x − ν u_xx at one point `x = (x, t)`; u_xx forward-over-reverse."""
-        e_x = jnp.zeros_like(x).at[0].set(1.0)
-        grad, hess_x = jax.jvp(jax.grad(u), (x,), (e_x,))
-        return grad[1] + u(x) * grad[0] - self.nu * hess_x[0]
+        value, grad, u_xx = value_grad_uxx(u, x)
+        return grad[1] + value * grad[0] - self.nu * u_xx
 
     def boundary_value(self, x: Float[Array, " 2"]) -> Float[Array, ""]:
         """Data at a boundary or initial point, for soft-constraint losses: the lift."""
@@ -175,31 +173,11 @@ class Burgers(PDEProblem):
         x, t = self._xt(points)
         return cole_hopf(x, t, self.nu, derivative=True)[1]
 
-    def reference_grid(
-        self, nx: int = 256, nt: int = 101
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The reference on uniform grids including the endpoints.
-
-        Returns:
-            x of shape `(nx,)` in [−1, 1], t of shape `(nt,)` in [0, t_end], and u of
-            shape `(nt, nx)` with `u[j, i] = u(x[i], t[j])`.
-        """
-        x = np.linspace(-1.0, 1.0, _count(nx, "nx"))
-        t = np.linspace(0.0, self.t_end, _count(nt, "nt"))
-        xx, tt = np.meshgrid(x, t)
-        return x, t, cole_hopf(xx.ravel(), tt.ravel(), self.nu).reshape(tt.shape)
-
     def refinement_error(self, nx: int = 256, nt: int = 101) -> float:
         """Max |u − u_refined| on the `reference_grid` points, u_refined from the refined
         quadrature (2x panels, 1.5x nodes per panel, 1.25x window): the reference's error."""
-        x = np.linspace(-1.0, 1.0, _count(nx, "nx"))
-        t = np.linspace(0.0, self.t_end, _count(nt, "nt"))
+        x = np.linspace(-1.0, 1.0, _check_count(nx, "nx"))
+        t = np.linspace(0.0, self.t_end, _check_count(nt, "nt"))
         xx, tt = (a.ravel() for a in np.meshgrid(x, t))
         fine = cole_hopf(xx, tt, self.nu, refine=True)
         return float(np.max(np.abs(cole_hopf(xx, tt, self.nu) - fine)))
-
-
-def _count(n: int, name: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"{name} must be an integer >= 2, got {n!r}")
-    return int(n)

@@ -209,7 +209,7 @@ STUDY: dict[str, PDESpec] = {
 QUICK: dict[str, tuple[PDESpec, float, str]] = {
     "poisson_1d.uniform": (
         PDESpec("poisson_1d", net=dict(width=32, depth=3), sampler="uniform", n_points=256,
-                config=dict(rounds=5, adam_steps=3000, lbfgs_steps=1000)),
+                config=dict(rounds=5, adam_steps=3000, lbfgs_steps=3000)),
         1e-3, "Poisson 1-D, hard Dirichlet constraint, uniform points redrawn every round"),
     "poisson_2d.lhs": (
         PDESpec("poisson_2d", net=dict(width=32, depth=3), sampler="lhs", n_points=1024,
