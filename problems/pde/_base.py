@@ -121,9 +121,11 @@ class PDEProblem(abc.ABC):
 
         if not isinstance(self.domain, SpaceTime) or self.dim != 2:
             raise TypeError(f"{self.name}: reference_grid needs a 1-D space × time domain")
+        for name, n in (("nx", nx), ("nt", nt)):
+            if _check_count(n, name) < 2:
+                raise ValueError(f"{name} must be >= 2 (the grid includes both ends), got {n}")
         (x0, t0), (x1, t1) = self.domain.lower, self.domain.upper
-        x = np.linspace(x0, x1, _check_count(nx, "nx"))
-        t = np.linspace(t0, t1, _check_count(nt, "nt"))
+        x, t = np.linspace(x0, x1, int(nx)), np.linspace(t0, t1, int(nt))
         xx, tt = np.meshgrid(x, t)
         return x, t, self.solution(np.stack([xx.ravel(), tt.ravel()], axis=1)).reshape(tt.shape)
 

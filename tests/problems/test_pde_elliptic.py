@@ -126,3 +126,8 @@ def test_bad_input_is_a_clear_error():
         Poisson2D(hole=1.5)
     with pytest.raises(KeyError, match="peak"):
         get_problem("peek")
+
+
+def test_reference_grid_needs_space_time():
+    with pytest.raises(TypeError, match="space × time"):
+        Poisson1D().reference_grid()

@@ -18,7 +18,7 @@ def test_poisson_1d_hard_constraint_with_resampling(getkey):
     p = Poisson1D()
     net = build_network("mlp", p, key=getkey(), width=24, depth=2)
     res = train_pinn(p, net, Uniform(128), PINNConfig(rounds=4, adam_steps=1600,
-                                                      learning_rate=3e-3, lbfgs_steps=600),
+                                                      learning_rate=3e-3, lbfgs_steps=2000),
                      key=getkey(), eval_every_round=True)
     assert isinstance(res.model, HardConstraint)
     assert relative_l2(p, res.model) < 3e-3
