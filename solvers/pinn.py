@@ -14,6 +14,7 @@ by the problem's error quadrature, against its reference solution.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -150,16 +151,6 @@ def _make_loss(problem: PDEProblem, kind: str, soft: bool, weight: float):
     return loss
 
 
-_LOSS_CACHE: dict[tuple, Any] = {}
-
-
-def _cached(key, build):
-    # The same loss/optimiser objects across rounds and calls let `fit` reuse compiled code.
-    if key not in _LOSS_CACHE:
-        _LOSS_CACHE[key] = build()
-    return _LOSS_CACHE[key]
-
-
 def _constraint_points(problem: PDEProblem, n: int, n_initial: int | None, key) -> jax.Array:
     """Soft-constraint points: the Dirichlet boundary (none for periodic problems) and,
     in space × time, the initial slice."""
@@ -204,15 +195,13 @@ def train_pinn(
             problem.energy_density(problem.lift, jnp.asarray(problem.domain.lower))
         except NotImplementedError as e:
             raise ValueError(f"{problem.name} has no energy functional: {e}") from None
-    loss_fn = _cached((id(problem), config.loss, soft, config.boundary_weight),
-                      lambda: (problem, _make_loss(problem, config.loss, soft,
-                                                   config.boundary_weight)))[1]
+    # One loss and one optimiser object per call: every round reuses `fit`'s compiled chunk.
+    loss_fn = _make_loss(problem, config.loss, soft, config.boundary_weight)
     steps_per_round = config.adam_steps // config.rounds
     schedule = optax.exponential_decay(config.learning_rate, config.adam_steps,
                                        config.final_lr_ratio)
-    adam = _cached(("adam", config.learning_rate, config.adam_steps, config.final_lr_ratio),
-                   lambda: optax.adam(schedule))
-    lbfgs = _cached(("lbfgs",), lambda: optax.lbfgs(memory_size=20))
+    adam = optax.adam(schedule)
+    lbfgs = optax.lbfgs(memory_size=20)
 
     key, ks, kb = jax.random.split(key, 3)
     state: SamplerState = sampler.init(problem.domain, ks)
@@ -285,16 +274,12 @@ def relative_l2(problem: PDEProblem, model, quadrature=None) -> float:
     return float(np.sqrt(np.sum(w * (u - ref) ** 2) / np.sum(w * ref**2)))
 
 
-_QUAD_CACHE: dict[int, tuple] = {}
-
-
+@functools.lru_cache(maxsize=4)
 def error_quadrature(problem: PDEProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(points, weights, reference values) for L2 errors on `problem`, cached per problem."""
-    k = id(problem)
-    if k not in _QUAD_CACHE or _QUAD_CACHE[k][0] is not problem:
-        pts, w = problem.error_quadrature()
-        _QUAD_CACHE[k] = (problem, (np.asarray(pts), np.asarray(w), problem.solution(pts)))
-    return _QUAD_CACHE[k][1]
+    """(points, weights, reference values) for L2 errors on `problem`; the last few
+    problems are cached (the reference can take seconds), and released after."""
+    pts, w = problem.error_quadrature()
+    return np.asarray(pts), np.asarray(w), problem.solution(pts)
 
 
 
