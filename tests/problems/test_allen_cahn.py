@@ -161,6 +161,26 @@ def test_lift_and_distance():
     assert p.periodic == (0,) and p.variables == ("x", "t")
 
 
+def test_lift_smooths_the_seam_and_tracks_the_reference_layer(allen_cahn):
+    """For t > 0 the lift is C¹ across the seam x = ±1 (the initial condition is not), and
+    u − lift = v(x, t) − v(x, 0) stays small next to the seam, where the layer lives."""
+    p = allen_cahn
+    slope = jax.grad(lambda x, t: p.lift(jnp.array([x, t])))
+    for t in (1e-3, 0.1, 0.5):
+        assert float(slope(1.0 - 1e-12, t)) == pytest.approx(float(slope(-1.0 + 1e-12, t)),
+                                                            abs=1e-6)
+        assert float(p.lift(jnp.array([1.0, t]))) == pytest.approx(
+            float(p.lift(jnp.array([-1.0, t]))), abs=1e-14)
+    assert float(slope(1.0 - 1e-12, 0.0)) == pytest.approx(-2.0, abs=1e-9)
+    # Near the seam at early times the lift carries the layer: u − lift is far smaller than
+    # the static-lift mismatch u − g.
+    pts = np.array([[x, t] for x in (0.99, 0.995, -0.995, -0.99) for t in (1e-3, 1e-2)])
+    u = p.solution(pts)
+    lift = np.array([float(p.lift(jnp.asarray(q))) for q in pts])
+    static = pts[:, 0] ** 2 * np.cos(np.pi * pts[:, 0])
+    assert np.max(np.abs(u - lift)) < 0.1 * np.max(np.abs(u - static))
+
+
 def test_float64_without_global_x64(allen_cahn):
     pts = np.array([[0.123456789, 0.4], [0.987654321, 0.2]])
     with jax.enable_x64(False):

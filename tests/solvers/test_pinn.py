@@ -1,5 +1,6 @@
 """PINN training end to end on small problems, against their exact solutions."""
 
+import numpy as np
 import pytest
 
 from sciml.pinn import HardConstraint
@@ -65,3 +66,24 @@ def test_configuration_errors(getkey):
         PINNConfig(rounds=0)
     with pytest.raises(ValueError, match="unknown network"):
         build_network("kan", p2, key=getkey())
+
+
+def test_causal_weights_follow_time_slabs():
+    """The causal loss weights slab k by exp(−ε Σ_{j<k} L_j): with a residual that is zero
+    before t = 0.5 and 1 after, the weights are 1 up to the first bad slab and decay after."""
+    import jax.numpy as jnp
+
+    from sciml.problems import get_problem
+    from sciml.solvers.pinn import _causal_mean
+
+    p = get_problem("allen_cahn")
+    t = (jnp.arange(64) + 0.5) / 64
+    pts = jnp.stack([jnp.zeros(64), t], axis=1)
+    dens = jnp.where(t > 0.5, 1.0, 0.0)
+    loss, aux = _causal_mean(p, pts, jnp.ones(64), dens, eps=0.5, bins=8)
+    per_slab = np.array([0, 0, 0, 0, 1, 1, 1, 1.0])
+    cw = np.exp(-0.5 * (np.cumsum(per_slab) - per_slab))
+    assert float(loss) == pytest.approx(np.mean(cw * per_slab), rel=1e-12)
+    assert float(aux["causal_min"]) == pytest.approx(np.exp(-1.5), rel=1e-12)
+    with pytest.raises(ValueError, match="causal"):
+        PINNConfig(causal=-1.0)
