@@ -84,5 +84,3 @@ def _json_attr(value: Any) -> str:
         return json.dumps(value, default=default)
     except (TypeError, ValueError):
         return str(value)
-
-

@@ -11,8 +11,9 @@ from sciml.datasets import write_netcdf
 
 def test_round_trip_with_awkward_attributes(tmp_path):
     ds = xr.Dataset({"psi": ("x", np.linspace(0, 1, 5))}, coords={"x": np.arange(5.0)})
-    ds.attrs.update(piecewise=True, energy=None, config={"width": 24}, L=1.0, name="well",
-                    sizes=[1, 2, 3])
+    ds.attrs.update(
+        piecewise=True, energy=None, config={"width": 24}, L=1.0, name="well", sizes=[1, 2, 3]
+    )
     path = write_netcdf(ds, tmp_path / "a.nc")
     back = xr.open_dataset(path, engine="h5netcdf")
     np.testing.assert_array_equal(back.psi.values, ds.psi.values)

@@ -166,3 +166,89 @@ def test_pde_notebook(tmp_path, kernel_name, monkeypatch):
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                       for o in c.outputs)
     assert "pde.fake_1d" in printed and "PASS" in printed and "FAIL" in printed
+
+
+@pytest.fixture
+def operator_report(tmp_path):
+    """A report with a 1-D and a 2-D operator case, their data laid out as `solve_operator`
+    in `validation/cases/operators.py` returns it and written as the runner writes it."""
+    from sciml.datasets import to_netcdf
+
+    report = tmp_path / "report"
+    (report / "data").mkdir(parents=True)
+    crashed = {**entry("operator.burgers.fno", "exception", 0.0, 0.0), "error": None,
+               "tolerance": None, "passed": False}
+    cases = [entry("operator.antiderivative.deeponet", "test_rel_l2", 4e-3, 1e-2),
+             entry("operator.darcy.fno", "test_rel_l2", 3e-2, 2e-2),
+             entry("operator.darcy.fno", "test_rel_l2_at_64", 4e-2, 5e-2),
+             crashed, entry("pde.elsewhere", "rel_l2", 1e-3, 1e-2)]
+    results = {"sciml_version": "0", "created": "now", "suite": "full", "machine": {},
+               "versions": {}, "cases": cases}
+    (report / "results.json").write_text(json.dumps(results))
+    rng = np.random.default_rng(0)
+    epoch = np.arange(1, 21)
+
+    def save(name, dims, coords, fields, per_sample, attrs, resolutions):
+        i = int(np.argsort(per_sample)[len(per_sample) // 2])
+        mean = float(per_sample.mean())
+        ds = xr.Dataset(
+            {**{k: (dims, v) for k, v in fields.items()},
+             "test_rel_l2": (("test_sample",), per_sample.astype(np.float32)),
+             "history_loss": ("epoch", 0.5 * np.exp(-epoch / 5.0)),
+             "history_test_rel_l2": ("epoch", 0.6 * np.exp(-epoch / 6.0) + mean),
+             "history_elapsed_s": ("epoch", 0.1 * epoch)},
+            coords={**coords, "epoch": epoch},
+            attrs={**attrs, "rel_l2": mean, "median_sample": i, "train_time_s": 2.0,
+                   "samples_per_s": 1000.0, "n_test": per_sample.size, "seed": 0,
+                   "n_parameters": 1234,
+                   **{f"rel_l2_at_{r}": mean * (1 + 0.1 * k) for k, r in enumerate(resolutions)},
+                   "config_epochs": str(epoch.size), "config_batch_size": "4"})
+        to_netcdf(ds, report / "data" / f"{name}.nc")
+
+    x = np.linspace(0.0, 1.0, 100)
+    s = np.sin(2 * np.pi * x) / (2 * np.pi)
+    save("operator.antiderivative.deeponet", ("x",), {"x": x},
+         {"input": np.cos(2 * np.pi * x), "reference": s, "prediction": s + 1e-3 * x},
+         rng.uniform(1e-3, 1e-2, 16),
+         {"dataset": "antiderivative", "model": "deeponet", "resolution": 100, "n_train": 64,
+          "model_latent": "16"}, (100,))
+    c = (np.arange(32) + 0.5) / 32
+    u = np.outer(np.sin(np.pi * c), np.sin(np.pi * c)) / 20
+    save("operator.darcy.fno", ("x", "y"), {"x": c, "y": c},
+         {"input": np.where(rng.normal(size=(32, 32)) > 0, 12.0, 3.0), "reference": u,
+          "prediction": 1.03 * u}, rng.uniform(1e-2, 5e-2, 4),
+         {"dataset": "darcy", "model": "fno", "resolution": 32, "n_train": 8,
+          "model_modes": "(12, 12)", "model_width": "32"}, (32, 64))
+    return report
+
+
+OPERATOR_NOTEBOOK = files("sciml.validation") / "notebooks" / "operators.ipynb"
+
+
+def test_operators_notebook(operator_report, kernel_name, monkeypatch, tmp_path):
+    """The operator notebook re-plots a 1-D and a 2-D case; only the case evaluated at two
+    resolutions gets a resolution-transfer chart."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.reads(OPERATOR_NOTEBOOK.read_text(), as_version=4)
+    nbformat.validate(nb)
+    assert all(c.outputs == [] and c.execution_count is None
+               for c in nb.cells if c.cell_type == "code")
+    monkeypatch.setenv("SCIML_REPORT_DIR", str(operator_report))
+    NotebookClient(nb, timeout=300, kernel_name=kernel_name,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+
+    out = operator_report / "notebook"
+    expected = {f"{case}-{kind}.png"
+                for case in ("operator.antiderivative.deeponet", "operator.darcy.fno")
+                for kind in ("prediction", "training", "test-errors")}
+    expected.add("operator.darcy.fno-transfer.png")
+    assert {p.name for p in out.glob("*.png")} == expected
+    for name in expected:
+        assert (out / name).read_bytes().startswith(b"\x89PNG")
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                      for o in c.outputs)
+    assert "operator.darcy.fno" in printed and "PASS" in printed and "FAIL" in printed
+    assert "operator.burgers.fno" in printed  # an exception entry (no numbers) is listed
+    assert "pde.elsewhere" not in printed
+    assert "32: " in printed and "64: " in printed  # errors by resolution

@@ -1,6 +1,7 @@
 """All validation cases, registered in this one list."""
 
+from sciml.validation.cases.operators import CASES as _OPERATORS
 from sciml.validation.cases.pde import CASES as _PDE
 from sciml.validation.cases.quantum_wells import CASES as _QW
 
-CASES = [*_QW, *_PDE]
+CASES = [*_QW, *_PDE, *_OPERATORS]

@@ -1,0 +1,99 @@
+"""The antiderivative operator, DeepONet's first example (Lu et al. 2021), with an exact
+reference.
+
+    s'(x) = u(x),  s(0) = 0,   i.e.  s(x) = ∫_0^x u(ξ) dξ,   x in [0, 1],
+
+u a mean-zero Gaussian process with the RBF kernel exp(−(x − x')²/(2ℓ²)), ℓ = 0.2 (the
+DeepONet paper's length scale). All quantities are dimensionless.
+
+Reference. u is represented by a finite trigonometric series whose covariance equals the RBF
+kernel on [0, 1] to 2.2e-16 (`RBFGRF`: trapezoidal rule on the kernel's spectral density,
+29 frequencies spaced π/2, measured by `RBFGRF.kernel_error`), so u is drawn from the stated
+Gaussian process up to that kernel difference, and s is the series' closed-form integral:
+exact to rounding at any x. Sensors are m = 100 equispaced points x_j = j/(m − 1) (DeepONet),
+outputs on the same grid; other resolutions evaluate the same closed forms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sciml.problems.base import Reference, check_positive
+from sciml.problems.operators._grf import RBFGRF, sample_rng
+
+
+def sensor_grid(m: int) -> np.ndarray:
+    """The m equispaced points j/(m − 1), j = 0 … m − 1, on [0, 1]; shape (m,)."""
+    if m < 2:
+        raise ValueError(f"need at least 2 sensors, got {m}")
+    return np.linspace(0.0, 1.0, m)
+
+
+class Antiderivative:
+    """DeepONet's antiderivative operator u ↦ s, s(x) = ∫_0^x u, on [0, 1].
+
+    Args:
+        length_scale: ℓ of the RBF kernel of u (default 0.2).
+    """
+
+    name = "antiderivative"
+    resolutions = (100, 50, 200, 500, 1000)
+
+    def __init__(self, length_scale: float = 0.2):
+        self.length_scale = check_positive("length_scale", length_scale)
+        # Period max(4, 20ℓ): on [0, 1] the nearest periodic image of the kernel is at
+        # distance >= 15ℓ, where it is below e^{−112}; the tail criterion sets the frequencies.
+        self.grf = RBFGRF(length_scale=self.length_scale, period=max(4.0, 20 * self.length_scale))
+
+    def __repr__(self) -> str:
+        return f"Antiderivative(length_scale={self.length_scale:g})"
+
+    @property
+    def params(self) -> dict[str, float]:
+        return {"length_scale": self.length_scale}
+
+    @property
+    def reference(self) -> Reference:
+        return Reference(
+            kind="analytic",
+            tolerance=1e-14,
+            evidence=(
+                f"u is a {self.grf.frequencies.size}-frequency trigonometric series whose "
+                f"covariance matches the RBF kernel to {self.grf.kernel_error():.1e} on [0, 1] "
+                "(RBFGRF.kernel_error); s is its closed-form integral, equal to adaptive "
+                "quadrature of u to ~1e-15 (tests/problems/test_operator_problems.py)"
+            ),
+        )
+
+    def draw(self, seed: int, index: int, *, stream: int = 0) -> np.ndarray:
+        """The series coefficients (ξ, η) of sample `index` of `stream`, shape (2, J + 1)."""
+        return self.grf.draw(sample_rng(seed, index, family=self.name, stream=stream))
+
+    def input(self, xi: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """u at points x in [0, 1] (shape (m,)); shape (m,)."""
+        return self.grf.evaluate(xi, x)
+
+    def output(self, xi: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """s(x) = ∫_0^x u, in closed form, at points x (shape (m,)); shape (m,)."""
+        return self.grf.integral(xi, x)
+
+    def sample(
+        self,
+        seed: int,
+        index: int,
+        *,
+        stream: int = 0,
+        resolutions: tuple[int, ...] | None = None,
+    ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Sample `index` of `stream` on m equispaced points for each m in `resolutions`
+        (default `self.resolutions`).
+
+        Returns:
+            {m: (u_m, s_m)}, arrays of shape (m,) on `sensor_grid(m)`.
+        """
+        xi = self.draw(seed, index, stream=stream)
+        out = {}
+        for m in self.resolutions if resolutions is None else resolutions:
+            x = sensor_grid(m)
+            out[m] = (self.input(xi, x), self.output(xi, x))
+        return out

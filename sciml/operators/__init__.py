@@ -1,0 +1,22 @@
+"""Neural operators on one sample: Fourier neural operators, MgNO and DeepONet.
+
+A field is an array `(channels, n1, ..., nd)`, channels first; a module maps one sample and
+callers `jax.vmap` over a batch. Parameters are drawn in JAX's default float dtype; `cast`
+a model to `jnp.float32` for fast training (the models compute in their parameters' dtype).
+"""
+
+from sciml.operators._common import cast, count_params
+from sciml.operators._deeponet import DeepONet
+from sciml.operators._fno import FNO, SpectralConv, grid_coordinates
+from sciml.operators._mgno import MgNO, VCycle
+
+__all__ = [
+    "FNO",
+    "DeepONet",
+    "MgNO",
+    "SpectralConv",
+    "VCycle",
+    "cast",
+    "count_params",
+    "grid_coordinates",
+]

@@ -1,0 +1,110 @@
+"""The operator training loop on problems whose exact answer is known."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from sciml.solvers.operator import (
+    OperatorConfig,
+    field_map,
+    predict,
+    relative_l2_errors,
+    train_operator,
+)
+
+
+class _Affine(eqx.Module):
+    """Pointwise a·u + b on channel-first fields: an operator family containing the
+    exact map of the test data."""
+
+    a: jax.Array
+    b: jax.Array
+
+    def __call__(self, u):
+        return self.a * u + self.b
+
+
+class _Trunk(eqx.Module):
+    """A DeepONet-shaped model: cartesian(u, ys) = c · u (sensors = queries)."""
+
+    c: jax.Array
+
+    def cartesian(self, u, ys):
+        assert ys.shape == (u.shape[0], 1)
+        return self.c * u
+
+
+def _data(n, shape, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, *shape)) + 2.0
+    return x, -3.0 * x + 1.0
+
+
+def test_learns_an_affine_map_to_its_exact_coefficients():
+    x, y = _data(200, (16, 16))
+    fmap = field_map(_Affine(jnp.array(0.5), jnp.array(0.0)), x, y)
+    cfg = OperatorConfig(epochs=60, batch_size=20, learning_rate=3e-2, weight_decay=0.0,
+                         dtype="float64")
+    res = train_operator(fmap, x, y, cfg, key=jax.random.key(0), x_test=x[:50], y_test=y[:50])
+    err = relative_l2_errors(res.model, x[:50], y[:50])
+    assert err.shape == (50,)
+    assert np.max(err) < 1e-4
+    # The map's unnormalised action is exactly −3u + 1.
+    np.testing.assert_allclose(predict(res.model, x[:3]), y[:3], rtol=1e-4, atol=1e-4)
+    h = res.history
+    assert h.sizes["epoch"] == 60 and float(h.test_rel_l2[-1]) == pytest.approx(err.mean())
+    assert float(h.loss[-1]) < float(h.loss[0])
+    assert res.samples_per_s > 0
+
+
+def test_statistics_are_not_trained_and_errors_match_definition():
+    x, y = _data(40, (8,))
+    fmap = field_map(_Affine(jnp.array(1.0), jnp.array(0.0)), x, y)
+    res = train_operator(fmap, x, y, OperatorConfig(epochs=2, batch_size=10, dtype="float64"),
+                         key=jax.random.key(1))
+    np.testing.assert_array_equal(res.model.x_stats, fmap.x_stats)
+    np.testing.assert_array_equal(res.model.y_stats, fmap.y_stats)
+    p = predict(res.model, x)
+    manual = np.linalg.norm(p - y, axis=1) / np.linalg.norm(y, axis=1)
+    np.testing.assert_allclose(relative_l2_errors(res.model, x, y, batch=7), manual, rtol=1e-12)
+
+
+def test_deeponet_path_uses_queries():
+    x, y = _data(60, (10,))
+    q = np.linspace(0, 1, 10)[:, None]
+    fmap = field_map(_Trunk(jnp.array(0.1)), x, y, queries=q)
+    res = train_operator(fmap, x, y, OperatorConfig(epochs=40, batch_size=10,
+                                                    learning_rate=3e-2, weight_decay=0.0,
+                                                    dtype="float64"),
+                         key=jax.random.key(2))
+    # Normalised map: ((−3x+1) − μy)/σy = c (x − μx)/σx exactly for c = −1 (σy = 3σx).
+    assert float(res.model.model.c) == pytest.approx(-1.0, abs=1e-3)
+    with pytest.raises(ValueError, match="DeepONet"):
+        field_map(_Affine(jnp.array(1.0), jnp.array(0.0)), x, y).at_queries(q)
+
+
+def test_float32_training_casts_model_and_data():
+    x, y = _data(40, (8,))
+    fmap = field_map(_Affine(jnp.array(1.0), jnp.array(0.0)), x, y)
+    res = train_operator(fmap, x, y, OperatorConfig(epochs=1, batch_size=10),
+                         key=jax.random.key(0))
+    assert res.model.model.a.dtype == jnp.float32
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda x, y: (x[:-1], y), "sample count"),
+        (lambda x, y: (np.where(np.arange(x.size).reshape(x.shape) == 3, np.nan, x), y), "NaN"),
+        (lambda x, y: (x[:5], y[:5]), "batch_size"),
+    ],
+)
+def test_bad_data_is_rejected(change, match):
+    x, y = _data(40, (8,))
+    fmap = field_map(_Affine(jnp.array(1.0), jnp.array(0.0)), x, y)
+    xb, yb = change(x, y)
+    with pytest.raises(ValueError, match=match):
+        train_operator(fmap, xb, yb, OperatorConfig(epochs=1, batch_size=10),
+                       key=jax.random.key(0))
