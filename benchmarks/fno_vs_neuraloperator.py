@@ -29,8 +29,10 @@ PyTorch runs with `torch.set_num_threads(2)`; the training loop is
 `zero_grad(); loss.backward(); step()` with `neuralop.losses.LpLoss(d=2, p=2,
 reduction="mean")`; inference is under `torch.inference_mode()`.
 
-    /tmp/bench-venv/bin/python benchmarks/fno_vs_neuraloperator.py --size small  # ~4 min
-    /tmp/bench-venv/bin/python benchmarks/fno_vs_neuraloperator.py --size full   # ~15 min
+    /tmp/bench-venv/bin/python benchmarks/fno_vs_neuraloperator.py --size small  # ~2 min
+    /tmp/bench-venv/bin/python benchmarks/fno_vs_neuraloperator.py --size full   # ~6 min
+
+(times on a quiet machine; under load the PyTorch rows take many times longer).
 
 `--size small`: 200 training samples, 1 warm-up + 2 timed epochs; `--size full`: 1000
 samples, 1 warm-up + 3 timed epochs. Inference at batch 20 and 100: one untimed call,
@@ -353,6 +355,14 @@ NOTES = [
     "convolution instead of the skip, exact (erf) GELU instead of JAX's tanh "
     "approximation, and without channel MLPs neuralop applies the activation twice between "
     "Fourier layers.",
+    "Compare runs made at low load only. On a busy machine (load 5-8 on these 2 cores) "
+    "PyTorch with 2 threads ran 10-30x slower than at rest, its OpenMP threads spinning while "
+    "waiting for a descheduled partner (1 thread was 4-8x faster then); XLA slowed about 2x.",
+    "Large buffers cost page faults in both libraries: glibc serves blocks of 32 MiB or more "
+    "(here the 128-channel projection activations at batch 20, every activation at batch "
+    "100) with a fresh mmap on every call, one minor fault per 4 KiB page "
+    "(`minor_faults_*` in the JSON). `--glibc-tunables keep-heap --tag keep-heap` measures "
+    "the same runs with the heap kept.",
 ]
 
 
