@@ -145,11 +145,16 @@ class OperatorResult:
     samples_per_s: float
 
 
-def relative_l2_loss(fmap: FieldMap, x: jax.Array, y: jax.Array) -> jax.Array:
-    """Mean over the batch of ‖pred − y‖₂ / ‖y‖₂; x, y of shape `(batch, *spatial)`."""
+def _per_sample(fmap: FieldMap, x: jax.Array, y: jax.Array) -> jax.Array:
+    """‖pred − y‖₂ / ‖y‖₂ per sample, shape `(batch,)`."""
     pred = jax.vmap(fmap)(x)
     axes = tuple(range(1, y.ndim))
-    return jnp.mean(jnp.sqrt(jnp.sum((pred - y) ** 2, axis=axes) / jnp.sum(y**2, axis=axes)))
+    return jnp.sqrt(jnp.sum((pred - y) ** 2, axis=axes) / jnp.sum(y**2, axis=axes))
+
+
+def relative_l2_loss(fmap: FieldMap, x: jax.Array, y: jax.Array) -> jax.Array:
+    """Mean over the batch of ‖pred − y‖₂ / ‖y‖₂; x, y of shape `(batch, *spatial)`."""
+    return jnp.mean(_per_sample(fmap, x, y))
 
 
 def relative_l2_errors(fmap: FieldMap, x: np.ndarray, y: np.ndarray,
@@ -176,11 +181,7 @@ def _apply(fmap, x):
     return jax.vmap(fmap)(x)
 
 
-@eqx.filter_jit
-def _errors(fmap, x, y):
-    pred = jax.vmap(fmap)(x)
-    axes = tuple(range(1, y.ndim))
-    return jnp.sqrt(jnp.sum((pred - y) ** 2, axis=axes) / jnp.sum(y**2, axis=axes))
+_errors = eqx.filter_jit(_per_sample)
 
 
 def train_operator(
@@ -217,8 +218,9 @@ def train_operator(
     if config.batch_size > n:
         raise ValueError(f"batch_size {config.batch_size} exceeds the {n} training samples")
     dtype = jnp.dtype(config.dtype)
-    if dtype == jnp.float64 and not jax.config.jax_enable_x64:
-        raise ValueError("dtype float64 needs jax.config.update('jax_enable_x64', True)")
+    if jax.dtypes.canonicalize_dtype(dtype) != dtype:  # float64 silently becomes float32
+        raise ValueError("dtype float64 needs 64-bit JAX: call "
+                         "jax.config.update('jax_enable_x64', True) in your entry point")
     fmap = _cast(fmap, dtype)
     x = jnp.asarray(x_train, dtype)
     y = jnp.asarray(y_train, dtype)
@@ -316,7 +318,7 @@ def _check_pairs(what: str, x: np.ndarray, y: np.ndarray) -> None:
 
 
 def _dtype_of(tree) -> Any:
-    leaves = [a for a in jax.tree.leaves(eqx.filter(tree, eqx.is_inexact_array))]
+    leaves = jax.tree.leaves(eqx.filter(tree, eqx.is_inexact_array))
     return leaves[0].dtype if leaves else jnp.float32
 
 

@@ -109,6 +109,7 @@ def solve_operator(spec: OperatorSpec, *, progress: bool = False):
     import jax
 
     from sciml.datasets import load
+    from sciml.operators import count_params
     from sciml.solvers.operator import (
         OperatorConfig,
         predict,
@@ -157,20 +158,12 @@ def solve_operator(spec: OperatorSpec, *, progress: bool = False):
         "rel_l2": errors[resolution], "median_sample": i,
         "train_time_s": result.train_time_s, "samples_per_s": result.samples_per_s,
         "n_train": spec.n_train, "n_test": spec.n_test, "seed": spec.seed,
-        "n_parameters": n_parameters(result.model.model),
+        "n_parameters": count_params(result.model.model),
         **{f"rel_l2_at_{r}": e for r, e in errors.items()},
         **{f"model_{k}": str(v) for k, v in spec.model_args.items()},
         **{f"config_{k}": str(v) for k, v in spec.config.items()},
     })
     return result, errors, data
-
-
-def n_parameters(model) -> int:
-    """Trainable scalars of a model (inexact array leaves)."""
-    import equinox as eqx
-    import jax
-
-    return int(sum(a.size for a in jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array))))
 
 
 def operator_figures(ds: xr.Dataset) -> dict[str, Any]:
