@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from sciml.datasets import cache_path, load
+from sciml.operators import count_params
 from sciml.solvers.operator import FieldMap, predict, relative_l2_errors
 from sciml.validation.cases.operators import (
     CASES,
@@ -20,7 +21,6 @@ from sciml.validation.cases.operators import (
     QUICK,
     OperatorSpec,
     build_operator,
-    n_parameters,
     operator_figures,
     solve_operator,
 )
@@ -97,7 +97,7 @@ def check_run(spec, result, errors, ds, shape):
         spec.dataset, spec.model, res)
     assert (ds.attrs["n_train"], ds.attrs["n_test"], ds.attrs["seed"]) == (
         spec.n_train, spec.n_test, spec.seed)
-    assert ds.attrs["n_parameters"] == n_parameters(result.model.model) > 0
+    assert ds.attrs["n_parameters"] == count_params(result.model.model) > 0
     for k, v in spec.model_args.items():
         assert ds.attrs[f"model_{k}"] == str(v)
     for k, v in spec.config.items():
