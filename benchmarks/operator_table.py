@@ -1,0 +1,178 @@
+"""All three neural operators on every problem they apply to: one table of test errors.
+
+Rows are the operator datasets (Darcy 64×64, Burgers ν = 0.1 at 1024 points, the
+antiderivative on 100 sensors), columns FNO, MgNO and DeepONet. Every cell trains on the
+first `n_train` samples of `sciml.datasets.load(...)` and reports the mean relative L2
+error on the `n_test` held-out ones, with the parameter count, the training wall time and
+the training throughput.
+
+Cells that are validation cases (`operator.darcy.fno`, `operator.darcy.mgno`,
+`operator.burgers_periodic.fno`, `operator.antiderivative.deeponet`) use the case's
+`OperatorSpec` unchanged. With `--from-report DIR` their numbers are read from a
+`sciml validate` report (`DIR/data/operator.<case>.nc`) instead of being trained again;
+the table marks which cells came from where. The other cells use the specs below, chosen
+to cost about the same as the case of their row.
+
+    python benchmarks/operator_table.py --size small    # 100 train / 20 test, ~4 min
+    python benchmarks/operator_table.py --size full \\
+        --from-report validation-report                 # 1000 / 200; ~25 min + cases
+
+`--only darcy.deeponet ...` runs a subset; each finished cell is written at once, and a
+later run with the same size merges into the same file, so an interrupted run keeps what
+it measured. Writes `results/operator_table-<size>.{json,md}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, meta, write_json  # noqa: E402
+
+PROBLEMS = {"darcy": "Darcy 64×64", "burgers_periodic": "Burgers, 1024 points",
+            "antiderivative": "antiderivative, 100 sensors"}
+MODELS = {"fno": "FNO", "mgno": "MgNO", "deeponet": "DeepONet"}
+
+
+def specs() -> dict[str, tuple]:
+    """`problem.model` -> (OperatorSpec at full size, name of the validation case or None)."""
+    from sciml.validation.cases.operators import FULL, QUICK, OperatorSpec
+
+    cases = {**FULL, **QUICK}
+    grid = dict(epochs=80, batch_size=20, learning_rate=1e-3)
+    deeponet = dict(latent=128, branch_width=128, branch_depth=3, trunk_width=128,
+                    trunk_depth=3)
+    anti = cases["antiderivative.deeponet"][0]
+    own = {
+        "darcy.deeponet": OperatorSpec("darcy", "deeponet", resolution=64, model_args=deeponet,
+                                       config=dict(epochs=300, batch_size=20,
+                                                   learning_rate=1e-3)),
+        "burgers_periodic.mgno": OperatorSpec("burgers_periodic", "mgno", resolution=1024,
+                                              model_args=dict(width=32, depth=4, levels=6),
+                                              config=grid),
+        "burgers_periodic.deeponet": OperatorSpec(
+            "burgers_periodic", "deeponet", resolution=1024, model_args=deeponet,
+            config=dict(epochs=300, batch_size=20, learning_rate=1e-3)),
+        # 100 points: 3 levels (100 = 4 · 25); the antiderivative's epochs and batch
+        "antiderivative.fno": anti.replace(model="fno",
+                                           model_args=dict(modes=(16,), width=32, depth=4)),
+        "antiderivative.mgno": anti.replace(model="mgno",
+                                            model_args=dict(width=32, depth=4, levels=3)),
+    }
+    out = {name: (spec, None) for name, spec in own.items()}
+    for name in ("darcy.fno", "darcy.mgno", "burgers_periodic.fno", "antiderivative.deeponet"):
+        out[name] = (cases[name][0], f"operator.{name}")
+    return out
+
+
+def shrink(spec):
+    """The small size: 100 train / 20 test samples, a tenth of the epochs (at least 5)."""
+    cfg = dict(spec.config)
+    cfg["epochs"] = max(5, cfg["epochs"] // 10)
+    return spec.replace(n_train=100, n_test=20, config=cfg)
+
+
+def from_report(report: Path, case: str) -> dict | None:
+    """The cell of validation case `case` from a `sciml validate` report, or None."""
+    import xarray as xr
+
+    from sciml.validation._report import safe_name
+
+    path = report / "data" / f"{safe_name(case)}.nc"
+    if not path.exists():
+        return None
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        a = dict(ds.attrs)
+    results = json.loads((report / "results.json").read_text())
+    created = results.get("created", "?")
+    return dict(rel_l2=float(a["rel_l2"]), n_parameters=int(a["n_parameters"]),
+                train_time_s=float(a["train_time_s"]), samples_per_s=float(a["samples_per_s"]),
+                n_train=int(a["n_train"]), n_test=int(a["n_test"]),
+                source=f"sciml validate report {report} ({created})")
+
+
+def train_cell(spec) -> dict:
+    from sciml.validation.cases.operators import solve_operator
+
+    t = time.perf_counter()
+    result, errors, ds = solve_operator(spec)
+    return dict(rel_l2=float(ds.attrs["rel_l2"]), n_parameters=int(ds.attrs["n_parameters"]),
+                train_time_s=float(result.train_time_s),
+                samples_per_s=float(result.samples_per_s), n_train=spec.n_train,
+                n_test=spec.n_test, wall_s=time.perf_counter() - t, source="trained here",
+                model_args={k: str(v) for k, v in spec.model_args.items()},
+                config=dict(spec.config))
+
+
+def markdown(info: dict, cells: dict) -> str:
+    lines = [f"# Neural operators on every problem they apply to ({info['size']})", "",
+             f"`{info['command']}` on {info['date']}; {info['machine']['platform']}, "
+             f"{info['machine']['cpu_count']} CPUs.", "",
+             "Test relative L2 (mean over the held-out samples); below it the parameter count, "
+             "training wall time and training samples per second. † from a `sciml validate` "
+             "report; other cells trained in this run.", "",
+             "| problem | " + " | ".join(MODELS.values()) + " |",
+             "|---|" + "---|" * len(MODELS)]
+    for prob, label in PROBLEMS.items():
+        row = [label]
+        for m in MODELS:
+            c = cells.get(f"{prob}.{m}")
+            if c is None:
+                row.append("not run")
+                continue
+            mark = "†" if c["source"] != "trained here" else ""
+            row.append(f"**{c['rel_l2']:.2e}**{mark}<br>{c['n_parameters']:,} params, "
+                       f"{c['train_time_s']:.0f} s, {c['samples_per_s']:.0f}/s")
+        lines.append("| " + " | ".join(row) + " |")
+    lines += ["", "Specs of the cells (model arguments and training):", ""]
+    for name, c in sorted(cells.items()):
+        lines.append(f"- `{name}` ({c['n_train']} train / {c['n_test']} test): "
+                     f"{c.get('model_args', '')} {c.get('config', '')} — {c['source']}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--size", choices=("small", "full"), default="small")
+    p.add_argument("--only", nargs="+", metavar="PROBLEM.MODEL")
+    p.add_argument("--from-report", type=Path, nargs="+", default=[], metavar="DIR",
+                   help="sciml validate report directories to take the case cells from")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    all_specs = specs()
+    names = args.only or list(all_specs)
+    unknown = sorted(set(names) - set(all_specs))
+    if unknown:
+        p.error(f"unknown cells {unknown}; choose from {sorted(all_specs)}")
+
+    stem = f"operator_table-{args.size}"
+    path = RESULTS / f"{stem}.json"
+    cells = json.loads(path.read_text())["cells"] if path.exists() else {}
+    info = meta(size=args.size)
+    for name in names:
+        spec, case = all_specs[name]
+        cell = None
+        if case and args.size == "full":
+            for report in args.from_report:
+                cell = from_report(report, case)
+                if cell is not None:
+                    break
+        if cell is None:
+            logging.info("training %s", name)
+            cell = train_cell(spec if args.size == "full" else shrink(spec))
+        cell["case"] = case
+        cells[name] = cell
+        logging.info("%s: rel. L2 %.3e (%s)", name, cell["rel_l2"], cell["source"])
+        write_json(path, {**info, "cells": cells})
+        from sciml.io import atomic_write_text
+
+        atomic_write_text(RESULTS / f"{stem}.md", markdown(info, cells))
+
+
+if __name__ == "__main__":
+    main()
