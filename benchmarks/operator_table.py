@@ -104,15 +104,14 @@ def train_cell(spec) -> dict:
     return dict(rel_l2=float(ds.attrs["rel_l2"]), n_parameters=int(ds.attrs["n_parameters"]),
                 train_time_s=float(result.train_time_s),
                 samples_per_s=float(result.samples_per_s), n_train=spec.n_train,
-                n_test=spec.n_test, wall_s=time.perf_counter() - t, source="trained here",
-                model_args={k: str(v) for k, v in spec.model_args.items()},
-                config=dict(spec.config))
+                n_test=spec.n_test, wall_s=time.perf_counter() - t, source="trained here")
 
 
 def markdown(info: dict, cells: dict) -> str:
     lines = [f"# Neural operators on every problem they apply to ({info['size']})", "",
-             f"`{info['command']}` on {info['date']}; {info['machine']['platform']}, "
-             f"{info['machine']['cpu_count']} CPUs.", "",
+             f"Last run: `{info['command']}` on {info['date']}; "
+             f"{info['machine']['platform']}, {info['machine']['cpu_count']} CPUs. Runs with "
+             "`--only` merge into this file; each cell below names the run it is from.", "",
              "Test relative L2 (mean over the held-out samples); below it the parameter count, "
              "training wall time and training samples per second. † from a `sciml validate` "
              "report; other cells trained in this run.", "",
@@ -132,7 +131,8 @@ def markdown(info: dict, cells: dict) -> str:
     lines += ["", "Specs of the cells (model arguments and training):", ""]
     for name, c in sorted(cells.items()):
         lines.append(f"- `{name}` ({c['n_train']} train / {c['n_test']} test): "
-                     f"{c.get('model_args', '')} {c.get('config', '')} — {c['source']}")
+                     f"{c['model_args']} {c['config']} — {c['source']}; `{c['command']}` "
+                     f"at {c['date']}")
     return "\n".join(lines) + "\n"
 
 
@@ -156,6 +156,7 @@ def main(argv=None) -> None:
     info = meta(size=args.size)
     for name in names:
         spec, case = all_specs[name]
+        spec = spec if args.size == "full" else shrink(spec)
         cell = None
         if case and args.size == "full":
             for report in args.from_report:
@@ -164,8 +165,10 @@ def main(argv=None) -> None:
                     break
         if cell is None:
             logging.info("training %s", name)
-            cell = train_cell(spec if args.size == "full" else shrink(spec))
-        cell["case"] = case
+            cell = train_cell(spec)
+        cell.update(case=case, date=info["date"], command=info["command"])
+        cell.setdefault("model_args", {k: str(v) for k, v in spec.model_args.items()})
+        cell.setdefault("config", dict(spec.config))
         cells[name] = cell
         logging.info("%s: rel. L2 %.3e (%s)", name, cell["rel_l2"], cell["source"])
         write_json(path, {**info, "cells": cells})

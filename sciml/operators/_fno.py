@@ -180,14 +180,25 @@ class SpectralConv(eqx.Module):
         return jnp.moveaxis(self.last(v), -1, 0)
 
 
-def grid_coordinates(spatial: Sequence[int], dtype=float) -> Float[Array, " d *spatial"]:
-    """The coordinates `x_a = j_a / n_a` (j_a = 0..n_a-1) of a grid, shape `(d, *spatial)`.
+GRIDS = ("nodes", "cells")
 
-    Nodes of the unit box with the right end left out, as in `neuraloperator`'s grid
-    embedding: the points of an `n` grid are every other point of the `2n` grid, and the
-    spacing matches the DFT's sampling of a 1-periodic field.
+
+def grid_coordinates(
+    spatial: Sequence[int], dtype=float, grid: str = "nodes"
+) -> Float[Array, " d *spatial"]:
+    """The coordinates of a uniform grid on the unit box, shape `(d, *spatial)`.
+
+    `nodes`: `x_a = j_a / n_a` (j_a = 0..n_a-1), the nodes with the right end left out, as in
+    `neuraloperator`'s grid embedding; the points of an `n` grid are every other point of
+    the `2n` grid. `cells`: the cell centres `x_a = (j_a + 1/2) / n_a`, for cell-averaged
+    data (Darcy), where cell `j` of the `n` grid is cells `2j, 2j+1` of the `2n` grid and
+    its centre lies between theirs. Either way the spacing matches the DFT's sampling of a
+    1-periodic field.
     """
-    axes = [jnp.arange(n, dtype=dtype) / n for n in spatial]
+    if grid not in GRIDS:
+        raise ValueError(f"grid must be one of {GRIDS}, got {grid!r}")
+    shift = 0.5 if grid == "cells" else 0.0
+    axes = [(jnp.arange(n, dtype=dtype) + shift) / n for n in spatial]
     return jnp.stack(jnp.meshgrid(*axes, indexing="ij"))
 
 
@@ -197,9 +208,12 @@ class FNO(eqx.Module):
     Maps `a` of shape `(in_channels, *spatial)` to `(out_channels, *spatial)`, with
     `d = len(modes)` spatial axes and any resolution with every `n_a >= 2 m_a`:
 
-    1. positional embedding (optional): append the `d` grid coordinates `x_a = j_a / n_a` in
-       `[0, 1)` (see `grid_coordinates`), computed from the input's shape, so the same
-       model runs at any resolution;
+    1. positional embedding (optional): append the `d` grid coordinates in `[0, 1)` (the
+       nodes `j_a / n_a`, or with `grid="cells"` the cell centres `(j_a + 1/2) / n_a`; see
+       `grid_coordinates`), computed from the input's shape, so the same model runs at
+       any resolution. Match `grid` to where the data live: with cell-averaged data on
+       the node embedding, a point's coordinate moves by half a cell between
+       resolutions, an error the weights then carry to the other grid;
     2. lifting `P`: pointwise to `width` channels (one affine map as in Li et al., or a
        two-layer pointwise MLP with `lifting_width` hidden channels);
     3. `depth` Fourier layers `v ← σ(K v + W v + b)`, with `K` a `SpectralConv` and `W v + b`
@@ -224,6 +238,7 @@ class FNO(eqx.Module):
     width: int = eqx.field(static=True)
     modes: tuple[int, ...] = eqx.field(static=True)
     positional_embedding: bool = eqx.field(static=True)
+    grid: str = eqx.field(static=True)
     activation: Callable = eqx.field(static=True)
 
     def __init__(
@@ -235,6 +250,7 @@ class FNO(eqx.Module):
         depth: int = 4,
         *,
         positional_embedding: bool = True,
+        grid: str = "nodes",
         activation: Activation = "gelu",
         lifting_width: int | None = None,
         projection_width: int | None = None,
@@ -248,6 +264,9 @@ class FNO(eqx.Module):
         self.modes = _modes_tuple(modes)
         self.in_channels, self.out_channels, self.width = in_channels, out_channels, width
         self.positional_embedding = bool(positional_embedding)
+        if grid not in GRIDS:
+            raise ValueError(f"grid must be one of {GRIDS}, got {grid!r}")
+        self.grid = grid
         self.activation = resolve_activation(activation)
         projection_width = 4 * width if projection_width is None else projection_width
         check_positive(projection_width=projection_width)
@@ -276,7 +295,8 @@ class FNO(eqx.Module):
         dtype = param_dtype(self)
         v = jnp.moveaxis(a.astype(dtype), 0, -1)  # channels last inside
         if self.positional_embedding:
-            v = jnp.concatenate([v, jnp.moveaxis(grid_coordinates(spatial, dtype), 0, -1)], -1)
+            xs = grid_coordinates(spatial, dtype, self.grid)
+            v = jnp.concatenate([v, jnp.moveaxis(xs, 0, -1)], -1)
         v = self.lifting.last(v)
         for i, (conv, skip) in enumerate(zip(self.spectral, self.skips, strict=True)):
             v = conv.last(v) + skip.last(v)

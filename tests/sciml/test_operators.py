@@ -170,6 +170,16 @@ def test_grid_coordinates():
     np.testing.assert_array_equal(g[1, 0], [0, 0.5])
     # the points of an n grid are every other point of the 2n grid
     np.testing.assert_array_equal(grid_coordinates((8, 6))[every(2, 2)], grid_coordinates((4, 3)))
+    # cell centres: a coarse cell's centre is the mean of its two fine cells' centres, so
+    # block-averaged data see the same coordinate (up to O(h²)) on every grid
+    c = grid_coordinates((4,), grid="cells")
+    np.testing.assert_allclose(c[0], [0.125, 0.375, 0.625, 0.875], rtol=0, atol=1e-15)
+    f = grid_coordinates((8,), grid="cells")[0]
+    np.testing.assert_allclose(c[0], 0.5 * (f[0::2] + f[1::2]), rtol=0, atol=1e-15)
+    with pytest.raises(ValueError, match="grid must be one of"):
+        grid_coordinates((4,), grid="centres")
+    with pytest.raises(ValueError, match="grid must be one of"):
+        FNO(1, 1, 4, 8, grid="faces", key=jax.random.key(0))
 
 
 def test_fno_parameter_count(getkey):

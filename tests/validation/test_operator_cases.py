@@ -164,6 +164,15 @@ def test_build_operator_unknown_kind_names_the_choices(cache):
         build_operator("unet", ds, key=jax.random.key(0))
 
 
+def test_fno_embedding_matches_where_the_data_live(cache):
+    """Darcy holds cell averages at (j + 1/2)/n, Burgers node values at j/n."""
+    darcy = load("darcy", n_train=8, n_test=4, resolution=16)
+    burgers = load("burgers_periodic", n_train=8, n_test=4, resolution=128)
+    key = jax.random.key(0)
+    assert build_operator("fno", darcy, key=key, modes=(4, 4), width=4).model.grid == "cells"
+    assert build_operator("fno", burgers, key=key, modes=(4,), width=4).model.grid == "nodes"
+
+
 def test_grid_operators_reject_grids_they_cannot_apply_to(cache):
     """Weights built for Darcy at 64 x 64, applied to the 16 x 16 Darcy data."""
     fine = load("darcy", n_train=8, n_test=4, resolution=64)
