@@ -246,6 +246,8 @@ def train_operator(
     if loop == "auto":
         loop = "python" if _has_convolution(static, params, x[:1], y[:1]) else "scan"
     logger.debug("operator training: %s loop over minibatches", loop)
+    if loop == "python":  # its steps donate their inputs: never the caller's arrays
+        params = jax.tree.map(jnp.copy, params)
     epoch_fn = _epoch_function(optimiser, static, n_batches, config.batch_size, loop)
 
     bar = None
