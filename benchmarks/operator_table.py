@@ -10,8 +10,9 @@ Cells that are validation cases (`operator.darcy.fno`, `operator.darcy.mgno`,
 `operator.burgers_periodic.fno`, `operator.antiderivative.deeponet`) use the case's
 `OperatorSpec` unchanged. With `--from-report DIR` their numbers are read from a
 `sciml validate` report (`DIR/data/operator.<case>.nc`) instead of being trained again;
-the table marks which cells came from where. The other cells use the specs below, chosen
-to cost about the same as the case of their row.
+the table marks which cells came from where. The other cells use the specs below: the grid
+models train with the epochs and batch of the case in their row, the DeepONets on Darcy
+and Burgers for 300 epochs (their steps are cheap).
 
     python benchmarks/operator_table.py --size small    # 100 train / 20 test, ~4 min
     python benchmarks/operator_table.py --size full \\
@@ -143,6 +144,8 @@ def main(argv=None) -> None:
     p.add_argument("--from-report", type=Path, nargs="+", default=[], metavar="DIR",
                    help="sciml validate report directories to take the case cells from")
     args = p.parse_args(argv)
+    from sciml.io import atomic_write_text
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     all_specs = specs()
     names = args.only or list(all_specs)
@@ -172,8 +175,6 @@ def main(argv=None) -> None:
         cells[name] = cell
         logging.info("%s: rel. L2 %.3e (%s)", name, cell["rel_l2"], cell["source"])
         write_json(path, {**info, "cells": cells})
-        from sciml.io import atomic_write_text
-
         atomic_write_text(RESULTS / f"{stem}.md", markdown(info, cells))
 
 
