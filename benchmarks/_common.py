@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import datetime
-import importlib.metadata
 import json
-import os
-import platform
 import sys
 from pathlib import Path
 
@@ -15,20 +11,18 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def machine(packages=("sciml", "jax", "jaxlib", "equinox", "optax", "numpy", "scipy")) -> dict:
     """Platform, CPU count, Python and the versions of `packages` that are installed."""
-    versions = {}
-    for pkg in packages:
-        try:
-            versions[pkg] = importlib.metadata.version(pkg)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    return dict(platform=platform.platform(), processor=platform.machine(),
-                cpu_count=os.cpu_count(), python=platform.python_version(), versions=versions)
+    from sciml.provenance import machine as this_machine
+    from sciml.provenance import versions
+
+    return {**this_machine(), "versions": versions(packages)}
 
 
 def meta(**extra) -> dict:
     """The header of a results file: command, date, machine."""
+    from sciml.provenance import timestamp
+
     return {"command": "python " + " ".join(sys.argv),
-            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "date": timestamp(),
             "machine": machine(), **extra}
 
 

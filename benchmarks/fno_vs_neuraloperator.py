@@ -17,7 +17,7 @@ Models (`--only` picks a subset):
    MLP, linear skip, grid embedding, one-map lifting, projection 32 -> 128 -> 1, and
    `n_modes=(24, 23)`: the same 24 x 12 kept frequencies and the same parameter count as
    sciml's `modes=(12, 12)` (see `_peers/neuralop_fno.py`).
-3. `sciml`: `sciml.operators.FNO(1, 1, (12, 12), 32, 4)` cast to float32. Training is
+3. `sciml`: `sciml.neural_operators.FNO(1, 1, (12, 12), 32, 4)` cast to float32. Training is
    timed twice: through `train_operator` (the user-facing loop: one jitted `lax.scan` per
    epoch; its `samples_per_s`, the median epoch after the compiling one), configured as
    plain Adam (no weight decay, constant rate), and through a bare loop of one jitted
@@ -105,7 +105,7 @@ def run_sciml(kind: str, x: np.ndarray, y: np.ndarray, warmup: int, timed: int) 
     import jax.numpy as jnp
     import optax
 
-    from sciml.operators import FNO, cast, count_params
+    from sciml.neural_operators import FNO, cast, count_params
     from sciml.solvers.operator import OperatorConfig, field_map, train_operator
 
     load0 = os.getloadavg()
@@ -189,7 +189,7 @@ def profile_sciml(reps: int = 20) -> dict:
     import jax
     import jax.numpy as jnp
 
-    from sciml.operators import FNO, cast
+    from sciml.neural_operators import FNO, cast
 
     model = cast(FNO(1, 1, (12, 12), WIDTH, DEPTH, key=jax.random.key(0)), jnp.float32)
     conv, skip = model.spectral[0], model.skips[0]

@@ -59,7 +59,7 @@ def _darcy_task(
 ) -> list[dict[int, tuple[np.ndarray, np.ndarray]]]:
     """Worker: solve Darcy samples `indices` (module level, so a spawned process can import
     it)."""
-    from sciml.problems.operators import DarcyFlow
+    from sciml.problems.operator_learning import DarcyFlow
 
     problem = DarcyFlow(**params)
     return [problem.sample(seed, i, stream=stream, resolutions=resolutions) for i in indices]

@@ -12,7 +12,7 @@ Datasets, one per operator family (`dataset_names()`):
 
 Samples. `sample` has length n_train + n_test, the first n_train with `split` == "train".
 Train sample i is sample i of random stream 0 and test sample i sample i of stream 1 of
-the problem's sampler (`sciml.problems.operators.sample_rng`), so each sample depends only
+the problem's sampler (`sciml.problems.operator_learning.sample_rng`), so each sample depends only
 on (seed, split, index): the test set is the same whatever n_train, and a cached file with
 more samples serves a smaller request by slicing. The coordinate `index` holds i.
 
@@ -75,7 +75,7 @@ class _Spec:
 
 def _specs() -> dict[str, _Spec]:
     # The one place datasets are registered; problems imported here, not at module import.
-    from sciml.problems import operators as op
+    from sciml.problems import operator_learning as op
 
     return {
         "darcy": _Spec(
@@ -190,7 +190,7 @@ def _attrs(spec: _Spec, problem, seed: int, resolution: int, n_train: int, n_tes
         "generator": f"sciml.datasets/{spec.name}",
         "format_version": FORMAT,
         "problem": problem.name,
-        "problem_class": f"sciml.problems.operators.{type(problem).__qualname__}",
+        "problem_class": f"sciml.problems.operator_learning.{type(problem).__qualname__}",
         "problem_params": list(problem.params),
         **{k: v for k, v in problem.params.items()},
         "seed": seed,

@@ -9,7 +9,7 @@ from typing import Any
 
 def _builders() -> dict[str, Callable[..., Any]]:
     # Imported here so that importing the registry stays cheap.
-    from sciml.problems import operators, pde
+    from sciml.problems import operator_learning, pde
     from sciml.problems.quantum_wells import FiniteBarrier, FiniteWell, InfiniteWell
 
     return {
@@ -23,9 +23,9 @@ def _builders() -> dict[str, Callable[..., Any]]:
         "infinite_well": InfiniteWell,
         "finite_well": FiniteWell,
         "finite_barrier": FiniteBarrier,
-        "darcy": operators.DarcyFlow,
-        "burgers_periodic": operators.BurgersPeriodic,
-        "antiderivative": operators.Antiderivative,
+        "darcy": operator_learning.DarcyFlow,
+        "burgers_periodic": operator_learning.BurgersPeriodic,
+        "antiderivative": operator_learning.Antiderivative,
     }
 
 

@@ -363,7 +363,7 @@ def _dtype_of(tree) -> Any:
 
 
 def _cast(tree, dtype):
-    from sciml.operators import cast
+    from sciml.neural_operators import cast
 
     return cast(tree, dtype)
 

@@ -18,11 +18,8 @@ leaves the previous report as it was.
 from __future__ import annotations
 
 import contextlib
-import datetime
-import importlib.metadata
 import logging
 import os
-import platform
 import sys
 import time
 import traceback
@@ -41,26 +38,6 @@ __all__ = ["Report", "run_cases"]
 
 logger = logging.getLogger(__name__)
 
-# Reported when installed; missing ones are skipped.
-_VERSIONED_PACKAGES = (
-    "jax",
-    "jaxlib",
-    "equinox",
-    "optax",
-    "optimistix",
-    "lineax",
-    "diffrax",
-    "jaxtyping",
-    "numpy",
-    "scipy",
-    "xarray",
-    "h5netcdf",
-    "h5py",
-    "matplotlib",
-    "pyscf",
-    "ase",
-    "e3nn-jax",
-)
 
 
 @dataclass(frozen=True)
@@ -309,22 +286,8 @@ def _remove_stale(directory: Path, pattern: str, keep: Iterable[Path]) -> None:
 
 def _metadata(suite: str | None) -> dict[str, Any]:
     from sciml import __version__
+    from sciml.provenance import provenance
 
-    versions = {}
-    for name in _VERSIONED_PACKAGES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    return {
-        "sciml_version": __version__,
-        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "suite": suite,
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-        },
-        "versions": versions,
-    }
+    prov = provenance()
+    return {"sciml_version": __version__, "created": prov["created"], "suite": suite,
+            "machine": prov["machine"], "versions": prov["versions"]}

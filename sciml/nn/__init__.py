@@ -1,5 +1,6 @@
 """Building blocks: MLPs with smooth activations, PINN encodings and architectures, flows."""
 
+from sciml.nn._activations import ACTIVATIONS, resolve_activation
 from sciml.nn._features import (
     FourierFeatureMLP,
     ModifiedMLP,
@@ -8,7 +9,7 @@ from sciml.nn._features import (
     Siren,
 )
 from sciml.nn._flow import RealNVP
-from sciml.nn._mlp import ACTIVATIONS, MLP
+from sciml.nn._mlp import MLP
 
 __all__ = [
     "ACTIVATIONS",
@@ -19,4 +20,5 @@ __all__ = [
     "PeriodicMLP",
     "RealNVP",
     "Siren",
+    "resolve_activation",
 ]

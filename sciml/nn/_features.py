@@ -17,7 +17,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciml.nn._mlp import ACTIVATIONS, _siren_init
+from sciml.nn._activations import ACTIVATIONS, resolve_activation
+from sciml.nn._mlp import _siren_init
 
 Size = int | str
 
@@ -32,10 +33,8 @@ def _n(size: Size, name: str) -> int:
 
 
 def _check_net(width: int, depth: int, activation: str | None = None) -> None:
-    if activation is not None and activation not in ACTIVATIONS:
-        raise ValueError(
-            f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"
-        )
+    if activation is not None:
+        resolve_activation(activation)
     if width < 1 or depth < 1:
         raise ValueError(f"width and depth must be >= 1, got width={width}, depth={depth}")
 

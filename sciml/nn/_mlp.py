@@ -9,12 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-ACTIVATIONS = {
-    "tanh": jnp.tanh,
-    "silu": jax.nn.silu,
-    "sin": jnp.sin,
-    "gelu": jax.nn.gelu,
-}
+from sciml.nn._activations import resolve_activation
 
 
 class MLP(eqx.Module):
@@ -28,7 +23,8 @@ class MLP(eqx.Module):
     Attributes:
         mlp: the underlying `equinox.nn.MLP`.
         lower, upper: the input box, shape `(in_size,)` (or scalars).
-        activation: one of `tanh`, `silu`, `sin`, `gelu` (smooth: PINNs differentiate twice).
+        activation: a name in `sciml.nn.ACTIVATIONS` (smooth ones for PINNs, which
+            differentiate twice).
     """
 
     mlp: eqx.nn.MLP
@@ -48,10 +44,7 @@ class MLP(eqx.Module):
         upper: float | Array = 1.0,
         key: PRNGKeyArray,
     ):
-        if activation not in ACTIVATIONS:
-            raise ValueError(
-                f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"
-            )
+        act = resolve_activation(activation)
         if width < 1 or depth < 1:
             raise ValueError(f"width and depth must be >= 1, got width={width}, depth={depth}")
         lower, upper = jnp.asarray(lower, float), jnp.asarray(upper, float)
@@ -60,7 +53,7 @@ class MLP(eqx.Module):
         self.activation = activation
         self.lower, self.upper = lower, upper
         self.mlp = eqx.nn.MLP(
-            in_size, out_size, width, depth, activation=ACTIVATIONS[activation], key=key
+            in_size, out_size, width, depth, activation=act, key=key
         )
         if activation == "sin":
             self.mlp = _siren_init(self.mlp, key)

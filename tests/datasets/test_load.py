@@ -12,7 +12,7 @@ import xarray as xr
 from sciml import datasets
 from sciml.datasets import _generate, cache_path, dataset_names, load, train_test_split
 from sciml.datasets._netcdf import write_netcdf
-from sciml.problems.operators import DarcyFlow, block_average
+from sciml.problems.operator_learning import DarcyFlow, block_average
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from scipy.integrate import quad
 
 from sciml.problems import get_problem
-from sciml.problems.operators import (
+from sciml.problems.operator_learning import (
     RBFGRF,
     Antiderivative,
     BurgersPeriodic,

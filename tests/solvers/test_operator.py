@@ -147,7 +147,7 @@ def test_python_and_scan_loops_take_identical_steps():
 
 def test_training_leaves_the_callers_model_intact():
     """The Python loop donates its buffers to XLA; the model passed in must survive."""
-    from sciml.operators import MgNO
+    from sciml.neural_operators import MgNO
 
     x, y = _data(20, (8, 8))
     fmap = field_map(MgNO(1, 1, 4, 1, 2, key=jax.random.key(0)), x, y)

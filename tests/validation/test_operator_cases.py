@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from sciml.datasets import cache_path, load
-from sciml.operators import count_params
+from sciml.neural_operators import count_params
 from sciml.solvers.operator import FieldMap, predict, relative_l2_errors
 from sciml.validation.cases.operators import (
     CASES,

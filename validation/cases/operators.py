@@ -73,7 +73,7 @@ def _is_periodic(ds: xr.Dataset) -> bool:
 def _embedding_grid(ds: xr.Dataset) -> str:
     """`cells` when the data sit at cell centres `(j + 1/2)/n` on every axis (Darcy's
     block averages), else `nodes`: the FNO's coordinate embedding then names the same
-    physical point on every grid (see `sciml.operators.grid_coordinates`)."""
+    physical point on every grid (see `sciml.neural_operators.grid_coordinates`)."""
     dims = [d for d in ds[ds.attrs["output"]].dims if d != "sample"]
     centred = all(np.allclose(ds[d].values, (np.arange(ds.sizes[d]) + 0.5) / ds.sizes[d],
                               rtol=0, atol=1e-12) for d in dims)
@@ -83,7 +83,6 @@ def _embedding_grid(ds: xr.Dataset) -> str:
 def build_operator(kind: str, ds: xr.Dataset, *, key, **args) -> Any:
     """An untrained operator of `kind` sized for dataset `ds` (one input channel, one
     output channel), wrapped in a `FieldMap` with the training statistics."""
-    from sciml import operators
     from sciml.solvers.operator import field_map
 
     x, y, _, _ = _split(ds)
@@ -91,20 +90,20 @@ def build_operator(kind: str, ds: xr.Dataset, *, key, **args) -> Any:
     if kind == "fno":
         args = {"modes": 12 if dim == 2 else 16, "width": 32, "depth": 4,
                 "grid": _embedding_grid(ds), **args}
-        model = operators.FNO(1, 1, key=key, **args)
+        model = neural_operators.FNO(1, 1, key=key, **args)
         return field_map(model, x, y)
     if kind == "mgno":
         boundary = "periodic" if _is_periodic(ds) else "dirichlet"
         args = {"width": 32, "depth": 4, "levels": 5, "boundary": boundary, "ndim": dim,
                 **args}
-        model = operators.MgNO(1, 1, key=key, **args)
+        model = neural_operators.MgNO(1, 1, key=key, **args)
         return field_map(model, x, y)
     if kind == "deeponet":
         q = _grid_points(ds)
         n_sensors = int(np.prod(x.shape[1:]))
         args = {"latent": 64, "branch_width": 64, "branch_depth": 3, "trunk_width": 64,
                 "trunk_depth": 3, **args}
-        model = operators.DeepONet(n_sensors, q.shape[1], key=key, **args)
+        model = neural_operators.DeepONet(n_sensors, q.shape[1], key=key, **args)
         return field_map(model, x, y, queries=q)
     raise ValueError(f"unknown operator {kind!r}; choose one of {', '.join(OPERATORS)}")
 
@@ -120,7 +119,7 @@ def solve_operator(spec: OperatorSpec, *, progress: bool = False):
     import jax
 
     from sciml.datasets import load
-    from sciml.operators import count_params
+    from sciml.neural_operators import count_params
     from sciml.solvers.operator import (
         OperatorConfig,
         predict,

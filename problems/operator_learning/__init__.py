@@ -9,10 +9,15 @@
 Samples are deterministic per (seed, stream, index): see `sample_rng`. No neural code here.
 """
 
-from sciml.problems.operators._antiderivative import Antiderivative, sensor_grid
-from sciml.problems.operators._burgers import BurgersPeriodic, cole_hopf_periodic
-from sciml.problems.operators._darcy import DarcyFlow, block_average, cell_centres, solve_darcy
-from sciml.problems.operators._grf import RBFGRF, NeumannGRF, PeriodicGRF, sample_rng
+from sciml.problems.operator_learning._antiderivative import Antiderivative, sensor_grid
+from sciml.problems.operator_learning._burgers import BurgersPeriodic, cole_hopf_periodic
+from sciml.problems.operator_learning._darcy import (
+    DarcyFlow,
+    block_average,
+    cell_centres,
+    solve_darcy,
+)
+from sciml.problems.operator_learning._grf import RBFGRF, NeumannGRF, PeriodicGRF, sample_rng
 
 __all__ = [
     "Antiderivative",

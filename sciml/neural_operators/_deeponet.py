@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciml.operators._common import (
+from sciml.neural_operators._common import (
     Activation,
     check_positive,
     draw,

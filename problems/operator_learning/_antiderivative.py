@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from sciml.problems.base import Reference, check_positive
-from sciml.problems.operators._grf import RBFGRF, sample_rng
+from sciml.problems.operator_learning._grf import RBFGRF, sample_rng
 
 
 def sensor_grid(m: int) -> np.ndarray:

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciml.operators._common import (
+from sciml.neural_operators._common import (
     Activation,
     Pointwise,
     check_field,

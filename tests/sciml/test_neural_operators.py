@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sciml.operators import (
+from sciml.neural_operators import (
     FNO,
     DeepONet,
     MgNO,

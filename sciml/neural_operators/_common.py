@@ -11,25 +11,10 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciml.nn import ACTIVATIONS
+from sciml.nn import resolve_activation
 
 Activation = str | Callable[[Array], Array]
-
-
-def _identity(x: Array) -> Array:
-    return x
-
-
-_NAMED = {**ACTIVATIONS, "relu": jax.nn.relu, "identity": _identity}
-
-
-def resolve_activation(activation: Activation) -> Callable[[Array], Array]:
-    """An activation by name (`gelu`, `tanh`, `silu`, `sin`, `relu`, `identity`) or callable."""
-    if callable(activation):
-        return activation
-    if activation not in _NAMED:
-        raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(_NAMED)}")
-    return _NAMED[activation]
+__all__ = ["Activation", "resolve_activation"]  # re-exported for the operator modules
 
 
 def check_positive(**sizes: int) -> None:

@@ -53,7 +53,7 @@ import numpy as np
 import optimistix as optx
 
 from sciml.problems.base import Reference, check_positive
-from sciml.problems.operators._grf import PeriodicGRF, check_seed, sample_rng
+from sciml.problems.operator_learning._grf import PeriodicGRF, check_seed, sample_rng
 
 logger = logging.getLogger(__name__)
 

@@ -47,7 +47,7 @@ import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 
 from sciml.problems.base import Reference, check_positive
-from sciml.problems.operators._grf import NeumannGRF, check_seed, sample_rng
+from sciml.problems.operator_learning._grf import NeumannGRF, check_seed, sample_rng
 
 # Measured with `DarcyFlow().convergence()` (seed 0, samples 0-2 of stream 0) and, for the
 # last two, `convergence(samples=2, cells=(256, 512, 1024))`.

@@ -5,10 +5,10 @@ callers `jax.vmap` over a batch. Parameters are drawn in JAX's default float dty
 a model to `jnp.float32` for fast training (the models compute in their parameters' dtype).
 """
 
-from sciml.operators._common import cast, count_params
-from sciml.operators._deeponet import DeepONet
-from sciml.operators._fno import FNO, SpectralConv, grid_coordinates
-from sciml.operators._mgno import MgNO, VCycle
+from sciml.neural_operators._common import cast, count_params
+from sciml.neural_operators._deeponet import DeepONet
+from sciml.neural_operators._fno import FNO, SpectralConv, grid_coordinates
+from sciml.neural_operators._mgno import MgNO, VCycle
 
 __all__ = [
     "FNO",
