@@ -83,6 +83,7 @@ def _embedding_grid(ds: xr.Dataset) -> str:
 def build_operator(kind: str, ds: xr.Dataset, *, key, **args) -> Any:
     """An untrained operator of `kind` sized for dataset `ds` (one input channel, one
     output channel), wrapped in a `FieldMap` with the training statistics."""
+    from sciml import neural_operators
     from sciml.solvers.operator import field_map
 
     x, y, _, _ = _split(ds)
