@@ -1,10 +1,12 @@
 """Problem definitions with exact references (no neural code).
 
 `get_problem(name, **params)` builds any registered problem by name; every problem
-carries a `reference` that states how exact its reference solution is.
+is a `Problem` (a name, its `params`, a `reference` that states how exact its reference
+solution is) and derives from one family base: `quantum_wells.QuantumWell`,
+`pde.PDEProblem` or `operator_learning.OperatorLearningProblem`.
 """
 
 from sciml.problems._registry import get_problem, problem_names
-from sciml.problems.base import Reference
+from sciml.problems.base import Problem, Reference
 
-__all__ = ["Reference", "get_problem", "problem_names"]
+__all__ = ["Problem", "Reference", "get_problem", "problem_names"]

@@ -1,10 +1,21 @@
-"""The small protocols every problem follows."""
+"""The contract every problem follows, and the checks problems run on their parameters.
+
+`Problem` is the abstract base of every problem: a registered `name`, its `params` and a
+`reference` that states how exact its reference solution is. Each family names its own
+contract in an abstract subclass, and every concrete problem derives from exactly one:
+
+- `sciml.problems.quantum_wells.QuantumWell`: 1-D Schrödinger eigenproblems in a box;
+- `sciml.problems.pde.PDEProblem`: PDEs for physics-informed networks;
+- `sciml.problems.operator_learning.OperatorLearningProblem`: operators with an
+  input-function sampler and a reference solver.
+"""
 
 from __future__ import annotations
 
+import abc
 import math
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import ClassVar, Literal
 
 ReferenceKind = Literal["analytic", "semi-analytic", "numerical", "literature"]
 
@@ -34,17 +45,26 @@ class Reference:
             raise ValueError("a literature reference needs a citation")
 
 
-@runtime_checkable
-class Problem(Protocol):
-    """What every problem provides: a registered name, its parameters, its reference."""
+class Problem(abc.ABC):
+    """What every problem provides: a registered name, its parameters, its reference.
 
-    name: str
+    Attributes:
+        name: the name the problem is registered under (`sciml.problems.get_problem`).
+    """
+
+    name: ClassVar[str]
 
     @property
-    def params(self) -> dict[str, float]: ...
+    @abc.abstractmethod
+    def params(self) -> dict[str, float]:
+        """The problem's parameters as keyword arguments of its constructor: real numbers
+        (a point, such as a centre, is a tuple of them), so that
+        `get_problem(p.name, **p.params)` rebuilds `p`."""
 
     @property
-    def reference(self) -> Reference: ...
+    @abc.abstractmethod
+    def reference(self) -> Reference:
+        """How exact the problem's reference solution is."""
 
 
 def check_finite(name: str, value: float) -> float:

@@ -6,11 +6,18 @@
   benchmark); pseudo-spectral + diffrax reference, checked against Cole–Hopf.
 - `Antiderivative`: u ↦ ∫_0^x u with u an RBF Gaussian process (DeepONet); exact reference.
 
+All three follow `OperatorLearningProblem`: `sample(seed, indices, stream=, resolutions=)`
+returns `{n: {input: array, output: array}}`, arrays of shape `(len(indices), *grid)`.
 Samples are deterministic per (seed, stream, index): see `sample_rng`. No neural code here.
 """
 
 from sciml.problems.operator_learning._antiderivative import Antiderivative, sensor_grid
-from sciml.problems.operator_learning._burgers import BurgersPeriodic, cole_hopf_periodic
+from sciml.problems.operator_learning._base import OperatorLearningProblem, check_indices
+from sciml.problems.operator_learning._burgers import (
+    BurgersPeriodic,
+    cole_hopf_periodic,
+    periodic_grid,
+)
 from sciml.problems.operator_learning._darcy import (
     DarcyFlow,
     block_average,
@@ -24,11 +31,14 @@ __all__ = [
     "BurgersPeriodic",
     "DarcyFlow",
     "NeumannGRF",
+    "OperatorLearningProblem",
     "PeriodicGRF",
     "RBFGRF",
     "block_average",
     "cell_centres",
+    "check_indices",
     "cole_hopf_periodic",
+    "periodic_grid",
     "sample_rng",
     "sensor_grid",
     "solve_darcy",

@@ -16,9 +16,16 @@ outputs on the same grid; other resolutions evaluate the same closed forms.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from sciml.problems.base import Reference, check_positive
+from sciml.problems.operator_learning._base import (
+    OperatorLearningProblem,
+    Samples,
+    check_indices,
+)
 from sciml.problems.operator_learning._grf import RBFGRF, sample_rng
 
 
@@ -29,14 +36,19 @@ def sensor_grid(m: int) -> np.ndarray:
     return np.linspace(0.0, 1.0, m)
 
 
-class Antiderivative:
+class Antiderivative(OperatorLearningProblem):
     """DeepONet's antiderivative operator u ↦ s, s(x) = ∫_0^x u, on [0, 1].
+
+    Inputs u and outputs s are point values at the m sensors `sensor_grid(m)`.
 
     Args:
         length_scale: ℓ of the RBF kernel of u (default 0.2).
     """
 
     name = "antiderivative"
+    input = "u"
+    output = "s"
+    dims = ("x",)
     resolutions = (100, 50, 200, 500, 1000)
 
     def __init__(self, length_scale: float = 0.2):
@@ -65,35 +77,44 @@ class Antiderivative:
             ),
         )
 
+    def grid(self, n: int) -> np.ndarray:
+        """The n sensors j/(n − 1) (`sensor_grid`)."""
+        return sensor_grid(n)
+
     def draw(self, seed: int, index: int, *, stream: int = 0) -> np.ndarray:
         """The series coefficients (ξ, η) of sample `index` of `stream`, shape (2, J + 1)."""
         return self.grf.draw(sample_rng(seed, index, family=self.name, stream=stream))
 
-    def input(self, xi: np.ndarray, x: np.ndarray) -> np.ndarray:
+    def input_function(self, xi: np.ndarray, x: np.ndarray) -> np.ndarray:
         """u at points x in [0, 1] (shape (m,)); shape (m,)."""
         return self.grf.evaluate(xi, x)
 
-    def output(self, xi: np.ndarray, x: np.ndarray) -> np.ndarray:
+    def output_function(self, xi: np.ndarray, x: np.ndarray) -> np.ndarray:
         """s(x) = ∫_0^x u, in closed form, at points x (shape (m,)); shape (m,)."""
         return self.grf.integral(xi, x)
 
     def sample(
         self,
         seed: int,
-        index: int,
+        indices: Sequence[int],
         *,
         stream: int = 0,
-        resolutions: tuple[int, ...] | None = None,
-    ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-        """Sample `index` of `stream` on m equispaced points for each m in `resolutions`
+        resolutions: Sequence[int] | None = None,
+    ) -> Samples:
+        """Samples `indices` of `stream` on m equispaced points for each m in `resolutions`
         (default `self.resolutions`).
 
         Returns:
-            {m: (u_m, s_m)}, arrays of shape (m,) on `sensor_grid(m)`.
+            {m: {"u": u_m, "s": s_m}}, arrays of shape (len(indices), m) on
+            `sensor_grid(m)`.
         """
-        xi = self.draw(seed, index, stream=stream)
-        out = {}
-        for m in self.resolutions if resolutions is None else resolutions:
-            x = sensor_grid(m)
-            out[m] = (self.input(xi, x), self.output(xi, x))
+        indices = check_indices(indices)
+        resolutions = self._resolutions(resolutions)
+        out = self._empty(len(indices), resolutions)
+        for k, index in enumerate(indices):
+            xi = self.draw(seed, index, stream=stream)
+            for m in resolutions:
+                x = sensor_grid(m)
+                out[m]["u"][k] = self.input_function(xi, x)
+                out[m]["s"][k] = self.output_function(xi, x)
         return out

@@ -41,7 +41,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import diffrax as dfx
@@ -53,6 +53,11 @@ import numpy as np
 import optimistix as optx
 
 from sciml.problems.base import Reference, check_positive
+from sciml.problems.operator_learning._base import (
+    OperatorLearningProblem,
+    Samples,
+    check_indices,
+)
 from sciml.problems.operator_learning._grf import PeriodicGRF, check_seed, sample_rng
 
 logger = logging.getLogger(__name__)
@@ -154,6 +159,14 @@ def _integrate(c0, viscosity, t_end, *, points: int, rtol: float, atol: float):
     return jax.vmap(one)(c0)
 
 
+def periodic_grid(points: int) -> np.ndarray:
+    """The points j/points, j = 0 … points − 1, of the periodic interval [0, 1); shape
+    (points,)."""
+    if points < 1:
+        raise ValueError(f"need at least 1 point, got {points}")
+    return np.arange(points) / points
+
+
 def cole_hopf_periodic(
     coefficients: np.ndarray, viscosity: float, t: float, points: int
 ) -> np.ndarray:
@@ -187,7 +200,7 @@ def cole_hopf_periodic(
     return (-2.0 * viscosity * phi_x / phi)[:: m // points]
 
 
-class BurgersPeriodic:
+class BurgersPeriodic(OperatorLearningProblem):
     """The FNO Burgers benchmark: u0 ↦ u(·, t_end) for u_t + (u²/2)_x = ν u_xx on [0, 1)
     periodic.
 
@@ -206,6 +219,9 @@ class BurgersPeriodic:
     """
 
     name = "burgers_periodic"
+    input = "u0"
+    output = "u"
+    dims = ("x",)
     resolutions = (1024, 512, 256, 128)
 
     def __init__(
@@ -271,6 +287,10 @@ class BurgersPeriodic:
         )
 
     # --- inputs ----------------------------------------------------------------------------
+    def grid(self, n: int) -> np.ndarray:
+        """The points j/n of the periodic interval (`periodic_grid`)."""
+        return periodic_grid(n)
+
     def draw(self, seed: int, index: int, *, stream: int = 0) -> np.ndarray:
         """The KL coefficients (ξ, η) of sample `index` of `stream`, shape (2, kl_modes)."""
         return self.grf.draw(sample_rng(seed, index, family=self.name, stream=stream))
@@ -342,33 +362,39 @@ class BurgersPeriodic:
     def sample(
         self,
         seed: int,
-        indices,
+        indices: Sequence[int],
         *,
         stream: int = 0,
-        resolutions: tuple[int, ...] | None = None,
+        resolutions: Sequence[int] | None = None,
         workers: int = 1,
         callback: Callable[[int], None] | None = None,
-    ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    ) -> Samples:
         """Samples `indices` of `stream` at several resolutions from one solve each.
 
+        Args:
+            workers, callback: as for `solve`.
+
         Returns:
-            {n: (u0_n, u_n)} for n in `resolutions` (default `self.resolutions`, each
-            dividing `points`), arrays of shape (len(indices), n): point values at j/n.
+            {n: {"u0": u0_n, "u": u_n}} for n in `resolutions` (default
+            `self.resolutions`, each dividing `points`), arrays of shape
+            (len(indices), n): point values at j/n.
         """
+        indices = check_indices(indices)
+        resolutions = self._resolutions(resolutions)
+        for n in resolutions:
+            if self.points % n:
+                raise ValueError(f"resolution {n} does not divide the solve grid {self.points}")
         xi = (
             np.stack([self.draw(seed, i, stream=stream) for i in indices])
-            if len(indices)
+            if indices
             else np.zeros((0, 2, self.kl_modes))
         )
         u0 = self.initial(xi)
         u = self.solve(u0, workers=workers, callback=callback)
-        out = {}
-        for n in self.resolutions if resolutions is None else resolutions:
-            if self.points % n:
-                raise ValueError(f"resolution {n} does not divide the solve grid {self.points}")
-            step = self.points // n
-            out[n] = (u0[:, ::step], u[:, ::step])
-        return out
+        return {
+            n: {"u0": u0[:, :: self.points // n], "u": u[:, :: self.points // n]}
+            for n in resolutions
+        }
 
     def convergence(self, seed: int = 0, samples: int = 8) -> dict[str, float]:
         """The reference's accuracy on samples 0 … samples−1 of `seed`, on the solve grid.

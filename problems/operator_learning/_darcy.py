@@ -42,11 +42,18 @@ h^1.96 in the max norm from 64² to 128² cells (tests/problems/test_operator_pr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 
 from sciml.problems.base import Reference, check_positive
+from sciml.problems.operator_learning._base import (
+    OperatorLearningProblem,
+    Samples,
+    check_indices,
+)
 from sciml.problems.operator_learning._grf import NeumannGRF, check_seed, sample_rng
 
 # Measured with `DarcyFlow().convergence()` (seed 0, samples 0-2 of stream 0) and, for the
@@ -122,7 +129,7 @@ def solve_darcy(a: np.ndarray, forcing: float | np.ndarray = 1.0) -> np.ndarray:
     return lu.solve(np.ascontiguousarray(f).ravel()).reshape(n, n)
 
 
-class DarcyFlow:
+class DarcyFlow(OperatorLearningProblem):
     """The FNO Darcy benchmark −∇·(a∇u) = f, u = 0 on ∂(0, 1)², a two-valued from a GRF.
 
     Inputs a(x) and outputs u(x) on cells of (0, 1)²; arrays are indexed [i, j] for the
@@ -138,6 +145,9 @@ class DarcyFlow:
     """
 
     name = "darcy"
+    input = "a"
+    output = "u"
+    dims = ("x", "y")
     resolutions = (128, 64, 32, 16)
 
     def __init__(
@@ -206,6 +216,10 @@ class DarcyFlow:
         )
 
     # --- inputs ----------------------------------------------------------------------------
+    def grid(self, n: int) -> np.ndarray:
+        """The cell centres (j + 1/2)/n (`cell_centres`)."""
+        return cell_centres(n)
+
     def draw(self, seed: int, index: int, *, stream: int = 0) -> np.ndarray:
         """The KL coefficients ξ of sample `index` of `stream`, shape (kl_modes, kl_modes)."""
         return self.grf.draw(sample_rng(seed, index, family=self.name, stream=stream))
@@ -231,23 +245,28 @@ class DarcyFlow:
     def sample(
         self,
         seed: int,
-        index: int,
+        indices: Sequence[int],
         *,
         stream: int = 0,
-        resolutions: tuple[int, ...] | None = None,
-    ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-        """Sample `index` of `stream` at several resolutions from one fine solve.
+        resolutions: Sequence[int] | None = None,
+    ) -> Samples:
+        """Samples `indices` of `stream` at several resolutions from one fine solve each.
 
         Returns:
-            {n: (a_n, u_n)} for n in `resolutions` (default `self.resolutions`, each
-            dividing `cells`), arrays of shape (n, n): cell averages of the fine a and u.
+            {n: {"a": a_n, "u": u_n}} for n in `resolutions` (default `self.resolutions`,
+            each dividing `cells`), arrays of shape (len(indices), n, n): cell averages of
+            the fine a and u.
         """
-        a = self.sample_coefficient(seed, index, stream=stream)
-        u = self.solve(a)
-        return {
-            n: (block_average(a, n), block_average(u, n))
-            for n in (self.resolutions if resolutions is None else resolutions)
-        }
+        indices = check_indices(indices)
+        resolutions = self._resolutions(resolutions)
+        out = self._empty(len(indices), resolutions)
+        for k, index in enumerate(indices):
+            a = self.sample_coefficient(seed, index, stream=stream)
+            u = self.solve(a)
+            for n in resolutions:
+                out[n]["a"][k] = block_average(a, n)
+                out[n]["u"][k] = block_average(u, n)
+        return out
 
     def convergence(
         self,

@@ -18,14 +18,18 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from sciml.problems.base import Reference
+from sciml.problems.base import Problem
 from sciml.problems.pde._geometry import Geometry
 
 ScalarField = Callable[[Float[Array, " dim"]], Float[Array, ""]]
 
 
-class PDEProblem(abc.ABC):
-    """A PDE on `domain` with a reference solution.
+class PDEProblem(Problem):
+    """A PDE on `domain` with a reference solution: the family contract of PINN problems.
+
+    Subclasses give `params` and `reference` (`Problem`), the pointwise `residual` and the
+    reference `solution`; analytic problems also `exact`, problems with a closed-form
+    boundary lift `lift` (and `has_lift = True`), variational ones `energy_density`.
 
     Attributes:
         name: the registered name.
@@ -43,16 +47,6 @@ class PDEProblem(abc.ABC):
     @property
     def dim(self) -> int:
         return self.domain.dim
-
-    @property
-    @abc.abstractmethod
-    def params(self) -> dict[str, float]:
-        """The problem's parameters, as passed to its constructor."""
-
-    @property
-    @abc.abstractmethod
-    def reference(self) -> Reference:
-        """How exact `solution` is."""
 
     @abc.abstractmethod
     def residual(self, u: ScalarField, x: Float[Array, " dim"]) -> Float[Array, ""]:

@@ -166,7 +166,7 @@ class Peak(_Analytic):
 
     @property
     def params(self):
-        return {"dim": self.dim, "alpha": self.alpha, "center": self.center.tolist()}
+        return {"dim": self.dim, "alpha": self.alpha, "center": tuple(self.center.tolist())}
 
     def exact(self, x):
         return jnp.exp(-self.alpha * jnp.sum((x - self.center) ** 2))

@@ -27,6 +27,7 @@ import numpy as np
 import optimistix as optx
 
 from sciml.problems.base import Reference, check_finite, check_nonnegative, check_positive
+from sciml.problems.quantum_wells._base import QuantumWell
 
 # Gauss-Legendre nodes per region for normalisation integrals: ψ² on one region is a sum of
 # a few exponentials/trigonometric terms, for which this rule is exact to rounding.
@@ -56,22 +57,27 @@ class Eigenstate:
     states: np.ndarray
 
 
-class QuantumWell:
-    """Base of the three wells: a piecewise-constant potential on [0, L] with hard walls.
+class PiecewiseConstantWell(QuantumWell):
+    """A `QuantumWell` whose potential is piecewise constant on [0, L]: the three wells'
+    implementation (transfer matrices, module docstring).
 
     Subclasses set `name`, `_params` and the region table `edges` (n+1 increasing points
     from 0 to L) and `values` (n potential values).
     """
 
-    name: str = ""
+    _params: dict[str, float]
 
     def __init__(self, L: float, edges: list[float], values: list[float]):
-        self.L = check_positive("L", L)
+        self._L = check_positive("L", L)
         self.edges = np.asarray(edges, dtype=np.float64)
         self.values = np.asarray(values, dtype=np.float64)
         self._states: dict[int, Eigenstate] = {}
 
     # --- description -------------------------------------------------------------------
+    @property
+    def L(self) -> float:
+        return self._L
+
     @property
     def params(self) -> dict[str, float]:
         return dict(self._params)
@@ -312,7 +318,7 @@ def _step(state: np.ndarray, q: float, h: float) -> np.ndarray:
     return np.array([c * state[0] + s * state[1], -q * s * state[0] + c * state[1]])
 
 
-class InfiniteWell(QuantumWell):
+class InfiniteWell(PiecewiseConstantWell):
     """The empty box: V = 0 on [0, L]. E_n = (nπ/L)², ψ_n = √(2/L) sin(nπx/L)."""
 
     name = "infinite_well"
@@ -337,7 +343,7 @@ class InfiniteWell(QuantumWell):
                           np.array([[0.0, amp * k]]))
 
 
-class _InnerStep(QuantumWell):
+class _InnerStep(PiecewiseConstantWell):
     """A box with one step of V on [center - width/2, center + width/2] strictly inside."""
 
     _level_name = ""  # the parameter that sets V's step: "depth" or "height"

@@ -96,14 +96,18 @@ def test_antiderivative_is_exact():
     for index in range(3):
         xi = p.draw(0, index)
         x = np.linspace(0.0, 1.0, 7)
-        s = p.output(xi, x)
-        u = lambda t, xi=xi: p.input(xi, np.array([t]))[0]
+        s = p.output_function(xi, x)
+        u = lambda t, xi=xi: p.input_function(xi, np.array([t]))[0]
         q = [quad(u, 0.0, b, epsabs=1e-13, epsrel=1e-13)[0] for b in x]
         np.testing.assert_allclose(s, q, rtol=0, atol=1e-13)  # measured ~1e-16
         assert s[0] == 0.0
-    data = p.sample(0, 0, resolutions=(100, 50))
-    np.testing.assert_array_equal(data[100][1], p.output(p.draw(0, 0), sensor_grid(100)))
-    assert data[50][0].shape == (50,)
+    data = p.sample(0, [0, 4], resolutions=(100, 50))
+    xi0, xi4 = p.draw(0, 0), p.draw(0, 4)
+    np.testing.assert_array_equal(data[100]["s"][0], p.output_function(xi0, sensor_grid(100)))
+    np.testing.assert_array_equal(data[50]["u"][1], p.input_function(xi4, sensor_grid(50)))
+    assert data[50]["u"].shape == (2, 50)
+    with pytest.raises(TypeError, match=r"e.g. \[0\]"):
+        p.sample(0, 0)
 
 
 # --- Darcy ---------------------------------------------------------------------------------
@@ -168,10 +172,11 @@ def test_darcy_sampling_and_resolutions():
     assert set(np.unique(a)) <= {3.0, 12.0}
     np.testing.assert_array_equal(a, p.sample_coefficient(0, 2))
     assert not np.array_equal(a, p.sample_coefficient(0, 2, stream=1))
-    data = p.sample(0, 2, resolutions=(16, 8, 4))
-    np.testing.assert_allclose(block_average(data[16][1], 8), data[8][1], rtol=1e-14)
-    np.testing.assert_allclose(block_average(data[8][0], 4), data[4][0], rtol=1e-14)
-    assert data[4][1].mean() == pytest.approx(p.solve(a).mean(), rel=1e-14)
+    data = p.sample(0, [2], resolutions=(16, 8, 4))
+    assert data[16]["a"].shape == (1, 16, 16)
+    np.testing.assert_allclose(block_average(data[16]["u"], 8), data[8]["u"], rtol=1e-14)
+    np.testing.assert_allclose(block_average(data[8]["a"], 4), data[4]["a"], rtol=1e-14)
+    assert data[4]["u"].mean() == pytest.approx(p.solve(a).mean(), rel=1e-14)
     with pytest.raises(ValueError, match="cannot average"):
         block_average(np.zeros((6, 6)), 4)
 
@@ -229,8 +234,8 @@ def test_burgers_spectral_refinement(small_burgers):
 def test_burgers_sampling_is_per_sample(small_burgers):
     p, xi, u = small_burgers
     data = p.sample(0, [2, 3], resolutions=(128, 32))
-    np.testing.assert_array_equal(data[128][1], u[2:])
-    np.testing.assert_array_equal(data[32][0], p.initial(xi[2:])[:, ::4])
+    np.testing.assert_array_equal(data[128]["u"], u[2:])
+    np.testing.assert_array_equal(data[32]["u0"], p.initial(xi[2:])[:, ::4])
     with pytest.raises(ValueError, match="kl_modes"):
         BurgersPeriodic(points=128, kl_modes=64)
 

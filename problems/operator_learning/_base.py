@@ -1,0 +1,101 @@
+"""The contract of an operator-learning problem: a random input function, a reference
+solver, and one way to sample (input, output) pairs on grids.
+
+Every family samples the same way: `problem.sample(seed, indices, stream=s,
+resolutions=rs)` returns `{n: {input: array, output: array}}` with arrays of shape
+`(len(indices), *problem.shape(n))` on the grid `problem.grid(n)` along each of
+`problem.dims`. Sample `i` of stream `s` depends only on (seed, s, i) (`sample_rng`), so a
+sample has the same bits whatever batch it was drawn in, and datasets can be generated in
+any chunks, on any executor, and extended later.
+"""
+
+from __future__ import annotations
+
+import abc
+import operator
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+
+from sciml.problems.base import Problem
+
+Samples = dict[int, dict[str, np.ndarray]]
+
+
+class OperatorLearningProblem(Problem):
+    """An operator from an input function to an output function, with a sampler of random
+    inputs and a reference solver.
+
+    Attributes:
+        input, output: the names of the input and output functions (`"a"`, `"u"`).
+        dims: the grid dimensions, e.g. `("x", "y")`.
+        resolutions: the standard grid sizes, points (or cells) per dimension, made by
+            `sample` by default; others may be asked for where the method allows them
+            (a divisor of the solve grid, say).
+    """
+
+    input: ClassVar[str]
+    output: ClassVar[str]
+    dims: ClassVar[tuple[str, ...]]
+    resolutions: ClassVar[tuple[int, ...]]
+
+    @abc.abstractmethod
+    def grid(self, n: int) -> np.ndarray:
+        """Coordinates along each grid dimension at resolution `n`, shape (n,)."""
+
+    def shape(self, n: int) -> tuple[int, ...]:
+        """The grid shape at resolution `n`: `(n,) * len(dims)`."""
+        return (int(n),) * len(self.dims)
+
+    @abc.abstractmethod
+    def draw(self, seed: int, index: int, *, stream: int = 0) -> np.ndarray:
+        """The random coefficients of input `index` of `stream` (`sample_rng`)."""
+
+    @abc.abstractmethod
+    def sample(
+        self,
+        seed: int,
+        indices: Sequence[int],
+        *,
+        stream: int = 0,
+        resolutions: Sequence[int] | None = None,
+    ) -> Samples:
+        """Samples `indices` of `stream`, each from one reference solve, on the grids of
+        `resolutions` (default `self.resolutions`).
+
+        Returns:
+            `{n: {self.input: array, self.output: array}}`, arrays of shape
+            `(len(indices), *self.shape(n))`, float64.
+        """
+
+    # --- helpers for implementations -------------------------------------------------------
+    def _resolutions(self, resolutions: Sequence[int] | None) -> tuple[int, ...]:
+        out = tuple(
+            operator.index(n) for n in (self.resolutions if resolutions is None else resolutions)
+        )
+        if any(n < 1 for n in out):
+            raise ValueError(f"{self.name}: resolutions must be positive, got {out}")
+        return out
+
+    def _empty(self, count: int, resolutions: tuple[int, ...]) -> Samples:
+        return {
+            n: {v: np.empty((count, *self.shape(n))) for v in (self.input, self.output)}
+            for n in resolutions
+        }
+
+
+def check_indices(indices: Sequence[int]) -> list[int]:
+    """`indices` as a list of non-negative ints; a bare integer is refused (pass `[i]`)."""
+    if isinstance(indices, int | np.integer):
+        raise TypeError(f"indices must be a sequence of sample indices, e.g. [{indices}]")
+    out = []
+    for i in indices:
+        try:
+            v = operator.index(i)
+        except TypeError:
+            raise TypeError(f"sample indices must be integers, got {i!r}") from None
+        if v < 0:
+            raise ValueError(f"sample indices must be >= 0, got {v}")
+        out.append(int(v))
+    return out
