@@ -1,33 +1,45 @@
-"""Generators: run an operator family's reference solver over sample indices, on every core.
+"""Running a family's generator over sample indices, on any `concurrent.futures.Executor`.
 
-Each returns {resolution: {variable: array of shape (len(indices), *grid)}} for all the
-requested resolutions from one solve per sample. Darcy's scipy solves run in a process pool
-(`spawn` start method: a clean interpreter per worker, safe whatever threads JAX has started
-in the parent; from a script, guard the entry point with `if __name__ == "__main__":` as
-multiprocessing requires, otherwise generation falls back to one process with a warning).
-Burgers' JAX solves run as vmapped chunks on threads (XLA releases the GIL). The
-antiderivative is closed-form and runs in-process.
+Tasks are chunks of sample indices of one random stream (`Execution.chunk` samples each),
+submitted to the executor with `submit`; results are put back in sample order, so the
+data are the same whatever ran them. A caller's executor (a `ProcessPoolExecutor`,
+dask.distributed's `client.get_executor()`, ...) is used as it is and never shut down.
+Without one, the family's `Execution` chooses:
+
+- "processes": a local process pool with the `spawn` start method (a clean interpreter
+  per worker, safe whatever threads JAX has started in this one). Spawned workers import
+  the main script again, so a script must keep its module-level work under
+  `if __name__ == "__main__":`. When the call comes from unguarded module-level code of a
+  script, or from inside a spawned worker, the samples are generated in this process
+  instead, with one warning, before any worker starts.
+- "threads": a thread pool (for generators that release the GIL, such as XLA), the first
+  chunk run in this process first when `warm_up` (a JAX generator compiles once).
+- "inline": this process.
 """
 
 from __future__ import annotations
 
+import ast
+import concurrent.futures as cf
 import functools
 import logging
 import multiprocessing
 import os
+import sys
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from sciml.datasets._family import Block, Family
+
 logger = logging.getLogger(__name__)
 
-_TASK = 2  # Darcy samples per process-pool task (~0.5 s of work each; balances the workers)
-_MIN_PARALLEL = 16  # fewer samples are solved in-process (a spawned worker needs ~2 s to start)
-
-Update = Callable[[int], None]
+Job = tuple[int, list[int]]  # (stream, sample indices)
 
 
 def default_workers() -> int:
@@ -38,118 +50,244 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def _stack(
-    samples: Sequence[dict[int, tuple[np.ndarray, np.ndarray]]],
-    names: tuple[str, str],
-    resolutions: Sequence[int],
-    shape: Callable[[int], tuple[int, ...]],
-) -> dict[int, dict[str, np.ndarray]]:
-    out = {}
-    for r in resolutions:
-        arrays = {v: np.empty((len(samples), *shape(r))) for v in names}
-        for i, s in enumerate(samples):
-            for v, value in zip(names, s[r], strict=True):
-                arrays[v][i] = value
-        out[r] = arrays
-    return out
+@dataclass(frozen=True)
+class _Task:
+    """One call of a family's generator on a chunk: picklable (module-level generator, a
+    picklable problem), so process pools and dask can run it."""
+
+    generator: Callable[..., Any]
+    ragged: bool
+    problem: Any
+    seed: int
+    resolutions: tuple[int | None, ...]
+
+    def __call__(self, job: Job) -> dict[int | None, dict[str, np.ndarray]]:
+        stream, indices = job
+        if self.ragged:
+            return {None: self.generator(self.problem, self.seed, stream, list(indices))}
+        return self.generator(self.problem, self.seed, stream, list(indices), self.resolutions)
 
 
-def _darcy_task(
-    params: dict[str, Any], seed: int, stream: int, resolutions: tuple[int, ...], indices
-) -> list[dict[int, tuple[np.ndarray, np.ndarray]]]:
-    """Worker: solve Darcy samples `indices` (module level, so a spawned process can import
-    it)."""
-    from sciml.problems.operator_learning import DarcyFlow
+# --- is a spawn pool safe here? -------------------------------------------------------------
+def _main_frame():
+    """The frame running the `__main__` module's own code, if it is on this stack."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "<module>" and frame.f_globals.get("__name__") == "__main__":
+            return frame
+        frame = frame.f_back
+    return None
 
-    problem = DarcyFlow(**params)
-    return [problem.sample(seed, i, stream=stream, resolutions=resolutions) for i in indices]
+
+def _is_main_guard(node: ast.AST) -> bool:
+    """`__name__ == "__main__"` (either way round)."""
+    if not (
+        isinstance(node, ast.Compare)
+        and len(node.ops) == 1
+        and isinstance(node.ops[0], ast.Eq)
+    ):
+        return False
+    sides = [node.left, node.comparators[0]]
+    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
+    consts = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
+    return len(names) == 1 and len(consts) == 1
 
 
-def _map_processes(task: Callable, chunks: list, workers: int, update: Update) -> list:
-    """[task(c) for c in chunks] on `workers` processes, in order; `update(len(c))` after each."""
-
-    def serial():
-        out = []
-        for c in chunks:
-            out.append(task(c))
-            update(len(c))
-        return out
-
-    if workers <= 1 or len(chunks) <= 1:
-        return serial()
-    results = []
+@functools.lru_cache(maxsize=16)
+def _guarded_lines(path: str, mtime: float) -> tuple[tuple[int, int], ...] | None:
+    """Line ranges of the bodies of `if __name__ == "__main__":` blocks in `path`; None if
+    the file cannot be read or parsed."""
     try:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=ctx) as pool:
-            for c, r in zip(chunks, pool.map(task, chunks), strict=True):
-                results.append(r)
-                update(len(c))
-    except BrokenProcessPool as e:
+        tree = ast.parse(Path(path).read_bytes(), filename=path)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    return tuple(
+        (node.body[0].lineno, node.body[-1].end_lineno or node.body[-1].lineno)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and _is_main_guard(node.test)
+    )
+
+
+def spawn_unsafe_reason() -> str | None:
+    """Why starting `spawn` workers from here would fail, or None when it is safe.
+
+    Unsafe: inside a spawned worker (its own bootstrap); or called, directly or through
+    functions, from module-level code of a `__main__` script that is not inside an
+    `if __name__ == "__main__":` block (each worker would run that code again).
+    """
+    if multiprocessing.parent_process() is not None:
+        return "this is a worker process itself (multiprocessing.parent_process() is set)"
+    frame = _main_frame()
+    if frame is None:
+        return None
+    path = frame.f_globals.get("__file__") or frame.f_code.co_filename
+    if not path or not os.path.isfile(path):
+        return None  # interactive or `python -c`: spawned workers do not re-run it
+    try:
+        mtime = os.path.getmtime(path)
+    except OSError:
+        mtime = 0.0
+    guarded = _guarded_lines(os.path.abspath(path), mtime)
+    line = frame.f_lineno
+    if guarded is not None and any(a <= line <= b for a, b in guarded):
+        return None
+    return (
+        f"the call runs at module level of {path} (line {line}) outside an "
+        "`if __name__ == '__main__':` block, so each worker process would run the "
+        "script again"
+    )
+
+
+# --- running tasks ---------------------------------------------------------------------------
+def _chunks(family: Family, ranges: dict[int, range]) -> list[Job]:
+    size = family.execution.chunk
+    jobs = []
+    for stream, r in ranges.items():
+        idx = list(r)
+        jobs.extend((stream, idx[i : i + size]) for i in range(0, len(idx), size))
+    return jobs
+
+
+def _default_executor(family: Family, n_samples: int, n_jobs: int, workers: int):
+    """(executor or None for in-process, description) for the family's default."""
+    ex = family.execution
+    if ex.kind == "inline" or workers <= 1 or n_jobs <= 1 or n_samples < ex.min_parallel:
+        return None, "this process"
+    n = min(workers, n_jobs - (1 if ex.warm_up else 0))
+    if n <= 1:
+        return None, "this process"
+    if ex.kind == "threads":
+        return cf.ThreadPoolExecutor(n), f"{n} threads"
+    reason = spawn_unsafe_reason()
+    if reason is not None:
         logger.warning(
-            "process pool failed (%s); generating in this process instead. From a script, "
-            "put the call under `if __name__ == '__main__':` to use every core.",
-            e,
+            "%s: generating %d samples in this process: %s. To use every core, put the "
+            "call under `if __name__ == '__main__':` (or pass executor=...).",
+            family.name,
+            n_samples,
+            reason,
         )
-        done = len(results)
-        rest = chunks[done:]
-        for c in rest:
-            results.append(task(c))
-            update(len(c))
+        return None, "this process"
+    ctx = multiprocessing.get_context("spawn")
+    return cf.ProcessPoolExecutor(n, mp_context=ctx), f"a process pool of {n} workers (spawn)"
+
+
+def _run(
+    task: _Task,
+    jobs: list[Job],
+    executor: cf.Executor | None,
+    update: Callable[[int], None],
+    *,
+    warm_up: bool,
+    owned: bool,
+) -> list:
+    """[task(job) for job in jobs], in order, on `executor` (None: this process)."""
+    results: list = [None] * len(jobs)
+
+    def inline(k: int) -> None:
+        results[k] = task(jobs[k])
+        update(len(jobs[k][1]))
+
+    if executor is None:
+        for k in range(len(jobs)):
+            inline(k)
+        return results
+    start = 0
+    if warm_up and jobs:
+        inline(0)
+        start = 1
+    futures = {executor.submit(task, jobs[k]): k for k in range(start, len(jobs))}
+    try:
+        for f in cf.as_completed(futures):
+            k = futures[f]
+            results[k] = f.result()
+            update(len(jobs[k][1]))
+    except BrokenProcessPool as e:
+        if not owned:
+            raise
+        logger.warning("process pool failed (%s); generating the rest in this process", e)
+        for k in range(len(jobs)):
+            if results[k] is None:
+                inline(k)
+    finally:
+        for f in futures:
+            f.cancel()
     return results
 
 
-def darcy(
+def generate_blocks(
+    family: Family,
     problem,
     seed: int,
-    stream: int,
-    indices: Sequence[int],
-    resolutions,
-    workers: int,
-    update: Update,
-) -> dict[int, dict[str, np.ndarray]]:
-    """Darcy samples: {n: {"a": (len(indices), n, n), "u": (len(indices), n, n)}}."""
-    indices = [int(i) for i in indices]
-    chunks = [indices[i : i + _TASK] for i in range(0, len(indices), _TASK)]
-    task = functools.partial(_darcy_task, problem.params, seed, stream, tuple(resolutions))
-    if len(indices) < _MIN_PARALLEL:
-        workers = 1
-    samples = [s for part in _map_processes(task, chunks, workers, update) for s in part]
-    return _stack(samples, ("a", "u"), resolutions, lambda n: (n, n))
+    ranges: dict[str, range],
+    *,
+    executor: cf.Executor | None = None,
+    workers: int | None = None,
+    progress: bool = False,
+) -> dict[int | None, dict[str, Block]]:
+    """Generate samples `ranges[split]` of each split (train: stream 0, test: stream 1) at
+    every resolution of `family`.
+
+    Returns:
+        {resolution: {split: block}} (resolution None for a ragged family), each block
+        holding its split's samples in index order.
+    """
+    from tqdm.auto import tqdm
+
+    if executor is not None and workers is not None:
+        raise ValueError("pass workers (for the default executor) or executor, not both")
+    splits = list(ranges)
+    streams = {s: k for k, s in enumerate(("train", "test"))}
+    jobs = _chunks(family, {streams[s]: ranges[s] for s in splits})
+    total = sum(len(r) for r in ranges.values())
+    resolutions = family.resolutions
+    task = _Task(family.generator, family.ragged, problem, seed, resolutions)
+    owned = executor is None
+    if owned:
+        workers = default_workers() if workers is None else max(1, int(workers))
+        executor, how = _default_executor(family, total, len(jobs), workers)
+        warm_up = family.execution.warm_up
+    else:
+        how, warm_up = type(executor).__name__, False
+    logger.info("generating %d %s samples (seed %d) on %s", total, family.name, seed, how)
+    start = time.perf_counter()
+    try:
+        with tqdm(total=total, desc=family.name, unit="sample", disable=not progress) as bar:
+            results = _run(task, jobs, executor, bar.update, warm_up=warm_up, owned=owned)
+    finally:
+        if owned and executor is not None:
+            executor.shutdown(cancel_futures=True)
+    elapsed = time.perf_counter() - start
+    logger.info("generated %d %s samples in %.1f s", total, family.name, elapsed)
+    return _assemble(family, jobs, results, splits, streams)
 
 
-def burgers(
-    problem,
-    seed: int,
-    stream: int,
-    indices: Sequence[int],
-    resolutions,
-    workers: int,
-    update: Update,
-) -> dict[int, dict[str, np.ndarray]]:
-    """Burgers samples: {n: {"u0": (len(indices), n), "u": (len(indices), n)}}."""
-    data = problem.sample(
-        seed,
-        list(indices),
-        stream=stream,
-        resolutions=tuple(resolutions),
-        workers=workers,
-        callback=update,
-    )
-    return {n: {"u0": u0, "u": u} for n, (u0, u) in data.items()}
-
-
-def antiderivative(
-    problem,
-    seed: int,
-    stream: int,
-    indices: Sequence[int],
-    resolutions,
-    workers: int,
-    update: Update,
-) -> dict[int, dict[str, np.ndarray]]:
-    """Antiderivative samples: {m: {"u": (len(indices), m), "s": (len(indices), m)}}."""
-    samples = []
-    for i in indices:
-        samples.append(problem.sample(seed, int(i), stream=stream, resolutions=resolutions))
-        update(1)
-    return _stack(samples, ("u", "s"), resolutions, lambda m: (m,))
+def _assemble(
+    family: Family,
+    jobs: Sequence[Job],
+    results: Sequence[dict],
+    splits: Sequence[str],
+    streams: dict[str, int],
+) -> dict[int | None, dict[str, Block]]:
+    out: dict[int | None, dict[str, Block]] = {}
+    for n in family.resolutions:
+        out[n] = {}
+        for s in splits:
+            blocks = []
+            for (stream, indices), result in zip(jobs, results, strict=True):
+                if stream != streams[s]:
+                    continue
+                if n not in result:
+                    raise RuntimeError(f"{family.name}: the generator returned no resolution {n}")
+                blocks.append(family.conform(result[n], n, len(indices)))
+            block = family.concat(blocks, n)
+            for name, a in block.items():
+                if a.dtype.kind in "fc":
+                    bad = int(a.size - np.count_nonzero(np.isfinite(a)))
+                    if bad:
+                        raise RuntimeError(
+                            f"{family.name}: the solver produced {bad} non-finite values of "
+                            f"{name!r}; nothing was cached"
+                        )
+            out[n][s] = block
+    return out

@@ -1,32 +1,28 @@
-"""The dataset registry: layout, determinism, per-sample independence, resolution
-consistency, cache reuse and extension, the process pool, and every check made on read."""
-
-import subprocess
-import sys
-import textwrap
+"""The built-in grid datasets: layout, determinism, per-sample independence, resolution
+consistency, cache reuse and extension, and every check made on read."""
 
 import numpy as np
 import pytest
 import xarray as xr
 
 from sciml import datasets
-from sciml.datasets import _generate, cache_path, dataset_names, load, train_test_split
+from sciml.datasets import _families, cache_path, dataset_names, load, train_test_split
 from sciml.datasets._netcdf import write_netcdf
 from sciml.problems.operator_learning import DarcyFlow, block_average
 
 
 @pytest.fixture
 def counted(monkeypatch):
-    """Counts the samples each generator is asked for, by dataset."""
-    calls: list[tuple[str, int, list[int]]] = []
-    for name in ("darcy", "burgers", "antiderivative"):
-        original = getattr(_generate, name)
+    """The samples the operator families' generator is asked for:
+    {(problem, stream): [indices in the order asked]}."""
+    calls: dict[tuple[str, int], list[int]] = {}
+    original = _families.sample_operator
 
-        def wrapper(problem, seed, stream, indices, *args, _orig=original, **kw):
-            calls.append((problem.name, stream, list(indices)))
-            return _orig(problem, seed, stream, indices, *args, **kw)
+    def wrapper(problem, seed, stream, indices, resolutions):
+        calls.setdefault((problem.name, stream), []).extend(indices)
+        return original(problem, seed, stream, indices, resolutions)
 
-        monkeypatch.setattr(_generate, name, wrapper)
+    monkeypatch.setattr(_families, "sample_operator", wrapper)
     return calls
 
 
@@ -66,19 +62,19 @@ def test_determinism_and_independence_of_n_train(tmp_path):
 
 def test_cache_is_reused_and_extended(tmp_path, counted):
     load("antiderivative", n_train=6, n_test=3, cache_dir=tmp_path)
-    assert counted == [("antiderivative", 0, list(range(6))), ("antiderivative", 1, [0, 1, 2])]
+    assert counted == {("antiderivative", 0): list(range(6)), ("antiderivative", 1): [0, 1, 2]}
     counted.clear()
     small = load("antiderivative", n_train=2, n_test=1, resolution=200, cache_dir=tmp_path)
-    assert counted == []  # every standard resolution was written by the first call
+    assert counted == {}  # every standard resolution was written by the first call
     assert small.sizes == {"sample": 3, "x": 200} and small.attrs["n_train"] == 2
     big = load("antiderivative", n_train=8, n_test=3, cache_dir=tmp_path)
-    assert counted == [("antiderivative", 0, [6, 7])]  # only the missing samples
+    assert counted == {("antiderivative", 0): [6, 7]}  # only the missing samples
     full = load("antiderivative", n_train=8, n_test=3, cache_dir=tmp_path / "fresh")
     xr.testing.assert_identical(big.drop_attrs(), full.drop_attrs())
     # the other resolutions were extended consistently
     counted.clear()
     r50 = load("antiderivative", n_train=8, n_test=3, resolution=50, cache_dir=tmp_path)
-    assert counted == [] and r50.sizes["sample"] == 11
+    assert counted == {} and r50.sizes["sample"] == 11
 
 
 def test_cache_dir_from_environment(tmp_path, monkeypatch):
@@ -118,36 +114,6 @@ def test_burgers_resolutions_are_subsamples(tmp_path):
     np.testing.assert_array_equal(other.u.values[1], ds.u.values[3])
 
 
-def test_darcy_process_pool_matches_serial():
-    problem = DarcyFlow(cells=16, kl_modes=8)
-    res = (16, 8)
-    indices = list(range(_generate._MIN_PARALLEL))
-    pooled = _generate.darcy(problem, 0, 0, indices, res, 2, lambda k: None)
-    serial = _generate.darcy(problem, 0, 0, indices, res, 1, lambda k: None)
-    for n in res:
-        for v in ("a", "u"):
-            np.testing.assert_array_equal(pooled[n][v], serial[n][v])
-
-
-@pytest.mark.slow
-def test_process_pool_from_a_script(tmp_path):
-    script = tmp_path / "gen.py"
-    script.write_text(
-        textwrap.dedent(
-            f"""
-            from sciml.datasets import load
-
-            if __name__ == "__main__":
-                ds = load("darcy", n_train=16, n_test=0, workers=2, cache_dir={str(tmp_path)!r})
-                print(ds.sizes["sample"])
-            """
-        )
-    )
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "16"
-    assert "process pool failed" not in out.stderr
-
-
 # --- errors --------------------------------------------------------------------------------
 def test_bad_requests(tmp_path):
     with pytest.raises(KeyError, match="unknown dataset 'darcyy'.*Did you mean 'darcy'"):
@@ -174,6 +140,11 @@ def _set_nan(ds):
     return ds
 
 
+def _shift_s(ds):
+    ds["s"] = ds["s"] + 1.0
+    return ds
+
+
 def _set_inf(ds):
     ds["u"][0, 0] = np.inf
     return ds
@@ -190,6 +161,8 @@ def _set_inf(ds):
         (lambda ds: ds.assign_attrs(seed=5), "attribute 'seed' is 5, expected 0"),
         (lambda ds: ds.drop_vars("split"), "'split' and 'index'"),
         (lambda ds: ds.assign_attrs(length_scale=0.3), "generated with length_scale = 0.3"),
+        (lambda ds: ds.assign(s=ds.s.astype("float32")), "'s' has dtype float32"),
+        (_shift_s, "'s' is not 0 at x = 0"),  # the family's own check
     ],
 )
 def test_bad_cached_files(tmp_path, change, message):
@@ -215,3 +188,15 @@ def test_corrupted_files(tmp_path, damage):
         load("antiderivative", n_train=3, n_test=1, cache_dir=tmp_path)
     path.unlink()  # the fix the message names
     assert load("antiderivative", n_train=3, n_test=1, cache_dir=tmp_path).sizes["sample"] == 4
+
+
+def test_files_written_before_the_family_specs_still_load(tmp_path, counted):
+    # FORMAT-1 files made before `layout` and `machine` were recorded stay valid
+    ds = load("antiderivative", n_train=3, n_test=1, cache_dir=tmp_path)
+    path = cache_path("antiderivative", cache_dir=tmp_path)
+    _rewrite(path, lambda d: d.drop_attrs().assign_attrs(
+        {k: v for k, v in d.attrs.items() if k not in ("layout", "machine")}))
+    counted.clear()
+    again = load("antiderivative", n_train=3, n_test=1, cache_dir=tmp_path)
+    assert counted == {}
+    xr.testing.assert_identical(ds.drop_attrs(), again.drop_attrs())

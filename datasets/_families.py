@@ -1,0 +1,152 @@
+"""The built-in dataset families, registered in this one place (`builtin_families`).
+
+- `darcy`: dims (sample, x, y); `a` (input) and `u` (output) are *cell averages* over n x n
+  cells of the 256² finite-volume solve, coordinates the cell centres (j + 1/2)/n;
+  n in 64 (default), 128, 32, 16. Generated on a local process pool (`spawn`).
+- `burgers_periodic`: dims (sample, x); `u0` (input) and `u` = u(·, 1) (output) are point
+  values at x = j/n, n in 1024 (default), 512, 256, 128. Generated on threads (XLA
+  releases the GIL), vmapped chunks of 8, the first chunk in-process to compile once.
+- `antiderivative`: dims (sample, x); `u` (input) and `s` (output) are point values at
+  x = j/(m − 1), m in 100 (default), 50, 200, 500, 1000. Closed form, in-process.
+
+All three sample through the problems' one contract,
+`OperatorLearningProblem.sample(seed, indices, stream=, resolutions=)` (`sample_operator`).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from sciml.datasets._family import Execution, Family, GridLayout, Variable
+
+_SAMPLING = (
+    "train sample i is sample i of random stream 0, test sample i of stream 1: "
+    "numpy SeedSequence(seed, spawn_key=(crc32(problem), stream, i))"
+)
+
+
+def sample_operator(
+    problem, seed: int, stream: int, indices: Sequence[int], resolutions: Sequence[int]
+) -> dict[int, dict[str, np.ndarray]]:
+    """The generator of every operator-learning family: the problem's own sampler."""
+    return problem.sample(seed, list(indices), stream=stream, resolutions=tuple(resolutions))
+
+
+# --- checks made on every read, beyond the generic ones ---------------------------------------
+def _darcy_values(ds: xr.Dataset, problem) -> str | None:
+    lo, hi = min(problem.a_low, problem.a_high), max(problem.a_low, problem.a_high)
+    a = ds["a"].values
+    if a.size and (a.min() < lo * (1 - 1e-12) or a.max() > hi * (1 + 1e-12)):
+        return f"variable 'a' leaves [{lo:g}, {hi:g}] (cell averages of a two-valued field)"
+    if problem.forcing > 0 and np.any(ds["u"].values <= 0):
+        return "variable 'u' is not positive (the solution for a positive source is)"
+    return None
+
+
+def _burgers_zero_mean(ds: xr.Dataset, problem) -> str | None:
+    if ds.sizes["x"] <= problem.kl_modes:
+        return None  # wavenumbers that are multiples of n alias onto the mean
+    u0 = ds["u0"].values
+    if u0.size and np.max(np.abs(u0.mean(axis=-1))) > 1e-10 * max(1.0, np.abs(u0).max()):
+        return "variable 'u0' does not have zero mean (the random field has none)"
+    return None
+
+
+def _antiderivative_at_zero(ds: xr.Dataset, problem) -> str | None:
+    s = ds["s"].values
+    if s.size and np.any(s[:, 0] != 0):
+        return "variable 's' is not 0 at x = 0 (it is the integral from 0)"
+    return None
+
+
+# --- the registry ---------------------------------------------------------------------------
+def _operator_family(
+    problem: Any,
+    *,
+    resolutions: tuple[int, ...],
+    long_names: dict[str, str],
+    note: str,
+    check,
+    execution: Execution,
+) -> Family:
+    p = problem()
+    dims = ("sample", *p.dims)
+    return Family(
+        name=p.name,
+        problem=problem,
+        variables=(
+            Variable(p.input, dims, long_names[p.input], role="input"),
+            Variable(p.output, dims, long_names[p.output], role="output"),
+        ),
+        layout=GridLayout(dims=p.dims, resolutions=resolutions, coords=p.grid, note=note),
+        generator=sample_operator,
+        checks=(check,),
+        execution=execution,
+        sampling=_SAMPLING,
+    )
+
+
+def builtin_families() -> dict[str, Family]:
+    """{name: Family} of the built-in datasets: the one place they are registered."""
+    # Problems are imported here, not at module import: `import sciml.datasets` stays cheap.
+    from sciml.problems import operator_learning as op
+
+    families = [
+        _operator_family(
+            op.DarcyFlow,
+            resolutions=(64, 128, 32, 16),
+            long_names={"a": "permeability a(x, y)", "u": "pressure u(x, y)"},
+            note="cell averages of the 256x256 finite-volume fields over n x n cells; "
+            "x, y are the cell centres (j + 1/2)/n",
+            check=_darcy_values,
+            # ~0.2 s per solve: 2 samples per task balance the workers; a spawned worker
+            # needs ~2 s to start, so fewer than 16 samples are solved in-process.
+            execution=Execution("processes", chunk=2, min_parallel=16),
+        ),
+        _operator_family(
+            op.BurgersPeriodic,
+            resolutions=(1024, 512, 256, 128),
+            long_names={"u0": "initial condition u(x, 0)", "u": "solution u(x, 1)"},
+            note="point values at x = j/n on the periodic interval [0, 1)",
+            check=_burgers_zero_mean,
+            # one vmapped solve of 8 samples per task (the problem's compiled batch)
+            execution=Execution("threads", chunk=8, warm_up=True),
+        ),
+        _operator_family(
+            op.Antiderivative,
+            resolutions=(100, 50, 200, 500, 1000),
+            long_names={"u": "input function u(x)", "s": "antiderivative s(x) = int_0^x u"},
+            note="point values at the m equispaced points x = j/(m - 1) of [0, 1]",
+            check=_antiderivative_at_zero,
+            execution=Execution("inline", chunk=256),
+        ),
+    ]
+    return {f.name: f for f in families}
+
+
+def dataset_names() -> list[str]:
+    """Names accepted by `load`, sorted."""
+    return sorted(builtin_families())
+
+
+def get_family(name: str | Family) -> Family:
+    """The registered family `name`; a `Family` is returned as it is.
+
+    Raises:
+        KeyError: unknown `name` (the message lists the known ones).
+    """
+    if isinstance(name, Family):
+        return name
+    families = builtin_families()
+    if name not in families:
+        close = difflib.get_close_matches(str(name), families, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise KeyError(
+            f"unknown dataset {name!r}.{hint} Known datasets: {', '.join(sorted(families))}."
+        )
+    return families[name]
