@@ -65,16 +65,15 @@ def worker(kind: str, size: str, lbfgs_steps: int | None) -> dict:
     if kind == "sciml-best":
         jax.config.update("jax_enable_x64", True)
     from sciml.problems.pde import Burgers
-    from sciml.solvers.pinn import PINNConfig, build_network, predict, train_pinn
-    from sciml.solvers.sampling import make_sampler
+    from sciml.solvers import PINNConfig, Soft, build_network, make_sampler, predict, train_pinn
     from sciml.validation.cases.pde import STUDY
 
     if kind == "sciml-same":
         problem = Burgers(t_end=T_END)
         net = build_network("mlp", problem, key=jax.random.key(0), width=20, depth=3)
-        config = PINNConfig(constraint="soft", boundary_weight=1.0, n_boundary=80,
-                            n_initial=160, adam_steps=cfg["adam"], learning_rate=1e-3,
-                            final_lr_ratio=1.0, lbfgs_steps=lbfgs_steps or cfg["lbfgs"])
+        config = PINNConfig(adam_steps=cfg["adam"], learning_rate=1e-3, final_lr_ratio=1.0,
+                            lbfgs_steps=lbfgs_steps or cfg["lbfgs"])
+        constraint = Soft(weight=1.0, n_boundary=80, n_initial=160)
         sampler = make_sampler("sobol", 2540)
         desc = "MLP 2-20x3-1 tanh, 2540 Sobol + 80 boundary + 160 initial points (soft), float32"
     else:
@@ -82,10 +81,11 @@ def worker(kind: str, size: str, lbfgs_steps: int | None) -> dict:
         problem = Burgers(t_end=T_END)
         net = build_network(spec.network, problem, key=jax.random.key(spec.seed), **spec.net)
         config = PINNConfig(**{**spec.config, **cfg["best"]})
+        constraint = None
         sampler = make_sampler(spec.sampler, spec.n_points, **spec.sampler_args)
         desc = f"{spec.network} {spec.net}, {spec.sampler} {spec.n_points} points, hard " \
                "constraints, float64"
-    res = train_pinn(problem, net, sampler, config, key=jax.random.key(1))
+    res = train_pinn(problem, net, sampler, config, constraint=constraint, key=jax.random.key(1))
     u = predict(res.model, pts)
     err = float(np.linalg.norm(u - ref) / np.linalg.norm(ref))
     return dict(rel_l2=err, wall_time_s=res.wall_time_s, adam_steps=config.adam_steps,

@@ -106,7 +106,7 @@ def run_sciml(kind: str, x: np.ndarray, y: np.ndarray, warmup: int, timed: int) 
     import optax
 
     from sciml.neural_operators import FNO, cast, count_params
-    from sciml.solvers.operator import OperatorConfig, field_map, train_operator
+    from sciml.solvers import OperatorConfig, field_map, train_operator
 
     load0 = os.getloadavg()
     modes = SCIML_MODES[kind]

@@ -92,7 +92,9 @@ def from_report(report: Path, case: str) -> dict | None:
     results = json.loads((report / "results.json").read_text())
     created = results.get("created", "?")
     return dict(rel_l2=float(a["rel_l2"]), n_parameters=int(a["n_parameters"]),
-                train_time_s=float(a["train_time_s"]), samples_per_s=float(a["samples_per_s"]),
+                # reports before the solver redesign call it train_time_s
+                train_time_s=float(a.get("wall_time_s", a.get("train_time_s"))),
+                samples_per_s=float(a["samples_per_s"]),
                 n_train=int(a["n_train"]), n_test=int(a["n_test"]),
                 source=f"sciml validate report {report} ({created})")
 
@@ -103,7 +105,7 @@ def train_cell(spec) -> dict:
     t = time.perf_counter()
     result, errors, ds = solve_operator(spec)
     return dict(rel_l2=float(ds.attrs["rel_l2"]), n_parameters=int(ds.attrs["n_parameters"]),
-                train_time_s=float(result.train_time_s),
+                train_time_s=float(result.wall_time_s),
                 samples_per_s=float(result.samples_per_s), n_train=spec.n_train,
                 n_test=spec.n_test, wall_s=time.perf_counter() - t, source="trained here")
 

@@ -5,7 +5,7 @@ For each well's ground state, in one run on one machine:
 - scipy: second-order finite differences solved with `scipy.linalg.eigh_tridiagonal`
   for N = m·2^k intervals (m puts every jump of V on a node); each point is (wall time
   of the solve, its error).
-- PINN: `sciml.solvers.eigen_pinn.solve_eigenstate` (float64); its history gives the
+- PINN: `sciml.solvers.solve_eigenstate` (float64); its history gives the
   energy error against elapsed wall time (compilation included) over training.
 
 Errors are against the exact eigenpair: |E - E_exact|/E_exact and the L2 error of the
@@ -89,7 +89,7 @@ def fd_study(problem, ks) -> list[dict]:
 def pinn_study(problem, config) -> dict:
     import jax
 
-    from sciml.solvers.eigen_pinn import compare_with_exact, solve_eigenstate
+    from sciml.solvers import compare_with_exact, solve_eigenstate
 
     sol = solve_eigenstate(problem, config=config, key=jax.random.PRNGKey(0))
     err = compare_with_exact(sol, problem)
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     jax.config.update("jax_enable_x64", True)
     from sciml.io import atomic_write_text
     from sciml.problems import get_problem
-    from sciml.solvers.eigen_pinn import EigenPINNConfig
+    from sciml.solvers import EigenPINNConfig
 
     size = SIZES[args.size]
     config = EigenPINNConfig(**size["pinn"])

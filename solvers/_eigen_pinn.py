@@ -25,19 +25,20 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import xarray as xr
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciml.pinn import DirichletAnsatz, PiecewiseC1Ansatz
-from sciml.solvers.train import concat_histories, fit, lbfgs
+from sciml.solvers._history import concat_histories
+from sciml.solvers._result import TrainingResult
+from sciml.solvers._train import fit, lbfgs
 
 logger = logging.getLogger(__name__)
 
@@ -121,26 +122,20 @@ class EigenModel(eqx.Module):
         return self.e * self.unit
 
 
-@dataclass
-class EigenSolution:
-    """One solved state.
+@dataclass(kw_only=True)
+class EigenSolution(TrainingResult):
+    """One solved state: a `TrainingResult` whose `model` is the trained `EigenModel`, with
+    `history` over `step` (loss terms and `energy`) and `stats` (`pieces`, `scale`).
 
     Attributes:
         index: 1 for the ground state.
-        model: the trained `EigenModel`.
         energy: trained energy (units of ħ²/(2m ℓ²)).
         rayleigh: the Rayleigh quotient of the trained ψ (a second energy estimate).
-        history: xarray.Dataset over `step` with loss terms and `energy`.
-        wall_time_s: seconds for all phases, compilation included.
     """
 
     index: int
-    model: EigenModel
     energy: float
     rayleigh: float
-    history: xr.Dataset
-    wall_time_s: float
-    info: dict[str, Any] = field(default_factory=dict)
 
     def wavefunction(self, x: Float[Array, " n"]) -> Float[Array, " n"]:
         """Trained ψ at points x (as trained; normalised to ∫ψ² ≈ 1 by the penalty)."""
@@ -308,15 +303,9 @@ def solve_eigenstate(
                 float(model.energy), float(_loss_optimal_energy(model, grid)),
                 float(kinetic / norm))
     wall = time.perf_counter() - t0
-    return EigenSolution(
-        index=index,
-        model=model,
-        energy=float(model.energy),
-        rayleigh=float(kinetic / norm),
-        history=concat_histories(*histories),
-        wall_time_s=wall,
-        info={"pieces": len(edges) - 1, "scale": scale},
-    )
+    return EigenSolution(index=index, model=model, energy=float(model.energy),
+                         rayleigh=float(kinetic / norm), history=concat_histories(*histories),
+                         wall_time_s=wall, stats={"pieces": len(edges) - 1, "scale": scale})
 
 
 def solve_eigenstates(

@@ -1,12 +1,10 @@
 """Supervised training of neural operators on (input field, output field) pairs.
 
 `train_operator` minimises the mean per-sample relative L2 error (the loss of the FNO and
-MgNO papers) with AdamW and a cosine learning-rate decay, in minibatches drawn from a
-fresh permutation every epoch. One epoch is one jitted `lax.scan` over its minibatches, so
-Python wakes only once per epoch to log, evaluate the test set and draw the progress bar.
-Models with convolutions (MgNO) are the exception: XLA:CPU runs convolutions inside a loop
-body on a slow generic path (jax-ml/jax#12868; 18 s instead of 0.45 s per MgNO step
-here), so their steps are jitted one at a time and looped in Python (`OperatorConfig.loop`).
+MgNO papers) with AdamW and a cosine learning-rate decay, in shuffled minibatches, on the
+training driver `fit`: one chunk (and one history row) per epoch, a `lax.scan` over the
+epoch's batches, or a Python loop of jitted steps for convolutional models (MgNO) whose
+convolutions XLA:CPU runs slowly inside loop bodies (`AutoLoop`, jax-ml/jax#12868).
 
 Models are wrapped in `FieldMap`, which makes every operator a function from one input
 field to one output field (FNO/MgNO take channel-first arrays, DeepONet takes sensor values
@@ -18,9 +16,7 @@ and a 64×64 grid, which the resolution-transfer study relies on.
 from __future__ import annotations
 
 import logging
-import math
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,9 +25,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import xarray as xr
 
-from sciml.solvers.train import history_dataset
+from sciml.neural_operators import cast
+from sciml.solvers._batching import Minibatches
+from sciml.solvers._evaluate import predict, relative_l2
+from sciml.solvers._result import TrainingResult
+from sciml.solvers._train import AutoLoop, LogRecord, PythonLoop, ScanLoop, fit
 
 logger = logging.getLogger(__name__)
 
@@ -110,12 +109,7 @@ class OperatorConfig:
         warmup_epochs: linear warm-up from 0 (0 = none).
         weight_decay: AdamW's decoupled weight decay.
         dtype: training precision, `float32` (default, as the peers) or `float64`.
-        eval_batch: samples per chunk when evaluating.
-        loop: `"scan"` runs an epoch as one `lax.scan` (fastest for FFT and dense models:
-            buffers are reused across steps), `"python"` jits one step and loops in
-            Python (needed by convolutional models on CPU, see the module docstring),
-            `"auto"` (default) picks `"python"` exactly when the loss contains a
-            convolution.
+        loop: `AutoLoop()` (default), `ScanLoop()` or `PythonLoop()`: see `fit`.
     """
 
     epochs: int = 100
@@ -125,8 +119,7 @@ class OperatorConfig:
     warmup_epochs: int = 0
     weight_decay: float = 1e-4
     dtype: str = "float32"
-    eval_batch: int = 100
-    loop: str = "auto"
+    loop: AutoLoop | ScanLoop | PythonLoop = AutoLoop()
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
@@ -134,65 +127,31 @@ class OperatorConfig:
                              f"{self.batch_size}")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
-        if self.loop not in ("auto", "scan", "python"):
-            raise ValueError(f"loop must be 'auto', 'scan' or 'python', got {self.loop!r}")
+        if not isinstance(self.loop, AutoLoop | ScanLoop | PythonLoop):
+            raise TypeError(f"loop must be AutoLoop(), ScanLoop() or PythonLoop(), got "
+                            f"{self.loop!r}")
 
 
-@dataclass
-class OperatorResult:
-    """What `train_operator` returns.
+@dataclass(kw_only=True)
+class OperatorResult(TrainingResult):
+    """`TrainingResult` of `train_operator`: `history` is over `epoch` (`loss`, the mean
+    training relative L2 of the epoch's batches; `test_rel_l2` with test data;
+    `elapsed_s`); `samples_per_s` counts training samples per second in the median epoch
+    after the first (which compiles), evaluation excluded."""
 
-    Attributes:
-        model: the trained `FieldMap`.
-        history: per epoch: `loss` (mean training relative L2 over the epoch's batches),
-            `test_rel_l2` (when test data is given), `elapsed_s`.
-        train_time_s: wall time of training, compilation included.
-        samples_per_s: training samples per second after the first (compiling) epoch.
-    """
-
-    model: FieldMap
-    history: xr.Dataset
-    train_time_s: float
-    samples_per_s: float
+    samples_per_s: float = float("nan")
 
 
-def _per_sample(fmap: FieldMap, x: jax.Array, y: jax.Array) -> jax.Array:
-    """‖pred − y‖₂ / ‖y‖₂ per sample, shape `(batch,)`."""
-    pred = jax.vmap(fmap)(x)
-    axes = tuple(range(1, y.ndim))
-    return jnp.sqrt(jnp.sum((pred - y) ** 2, axis=axes) / jnp.sum(y**2, axis=axes))
+def relative_l2_loss(fmap: FieldMap, batch: tuple[jax.Array, jax.Array]) -> jax.Array:
+    """Mean over a batch `(x, y)` of shapes `(batch, *spatial)` of ‖pred − y‖₂ / ‖y‖₂."""
+    x, y = batch
+    return jnp.mean(relative_l2(jax.vmap(fmap)(x), y, axis=tuple(range(1, y.ndim))))
 
 
-def relative_l2_loss(fmap: FieldMap, x: jax.Array, y: jax.Array) -> jax.Array:
-    """Mean over the batch of ‖pred − y‖₂ / ‖y‖₂; x, y of shape `(batch, *spatial)`."""
-    return jnp.mean(_per_sample(fmap, x, y))
-
-
-def relative_l2_errors(fmap: FieldMap, x: np.ndarray, y: np.ndarray,
-                       batch: int = 100) -> np.ndarray:
-    """Per-sample relative L2 errors, shape `(n,)`, in the map's dtype, `batch` at a time."""
-    dtype = _dtype_of(fmap)
-    out = []
-    for i in range(0, len(x), batch):
-        xb, yb = jnp.asarray(x[i:i + batch], dtype), jnp.asarray(y[i:i + batch], dtype)
-        out.append(np.asarray(_errors(fmap, xb, yb)))
-    return np.concatenate(out) if out else np.zeros(0)
-
-
-def predict(fmap: FieldMap, x: np.ndarray, batch: int = 100) -> np.ndarray:
-    """Predictions for inputs `(n, *spatial)`, as float64 numpy."""
-    dtype = _dtype_of(fmap)
-    out = [np.asarray(_apply(fmap, jnp.asarray(x[i:i + batch], dtype)), dtype=np.float64)
-           for i in range(0, len(x), batch)]
-    return np.concatenate(out)
-
-
-@eqx.filter_jit
-def _apply(fmap, x):
-    return jax.vmap(fmap)(x)
-
-
-_errors = eqx.filter_jit(_per_sample)
+def field_errors(fmap: FieldMap, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-sample relative L2 errors `(n,)` of the map's predictions for `x` against `y`."""
+    return relative_l2(predict(fmap, x), np.asarray(y, np.float64),
+                       axis=tuple(range(1, np.ndim(y))))
 
 
 def train_operator(
@@ -205,12 +164,14 @@ def train_operator(
     x_test: np.ndarray | None = None,
     y_test: np.ndarray | None = None,
     progress: bool = False,
-    callback: Callable[[int, dict[str, float]], None] | None = None,
+    callbacks: Sequence[Callable[[LogRecord], bool | None]] = (),
+    **fit_options: Any,
 ) -> OperatorResult:
     """Train `fmap` on pairs `x_train (n, *spatial)` → `y_train (n, *spatial_out)`.
 
     The model is cast to `config.dtype` and so is the data. With test data, the mean test
-    relative L2 is logged after every epoch.
+    relative L2 is logged after every epoch. `callbacks` and `fit_options` (`checkpoint`,
+    `resume`, `devices`, `throw`) go to `fit`.
 
     Raises:
         ValueError: shapes of inputs and outputs disagree, the batch is larger than the
@@ -222,122 +183,35 @@ def train_operator(
         if x_test is None or y_test is None:
             raise ValueError("give both x_test and y_test, or neither")
         _check_pairs("test", x_test, y_test)
-        if x_test.shape[1:] != x_train.shape[1:]:
-            logger.info("test inputs %s differ in shape from training inputs %s",
-                        x_test.shape[1:], x_train.shape[1:])
-    n = len(x_train)
-    if config.batch_size > n:
-        raise ValueError(f"batch_size {config.batch_size} exceeds the {n} training samples")
     dtype = jnp.dtype(config.dtype)
     if jax.dtypes.canonicalize_dtype(dtype) != dtype:  # float64 silently becomes float32
         raise ValueError("dtype float64 needs 64-bit JAX: call "
                          "jax.config.update('jax_enable_x64', True) in your entry point")
-    fmap = _cast(fmap, dtype)
-    x = jnp.asarray(x_train, dtype)
-    y = jnp.asarray(y_train, dtype)
-    n_batches = n // config.batch_size
-    total = n_batches * config.epochs
-    schedule = _schedule(config, n_batches, total)
-    optimiser = optax.adamw(schedule, weight_decay=config.weight_decay)
-    spec = fmap.trainable()
-    params, static = eqx.partition(fmap, spec)
-    opt_state = optimiser.init(params)
-    loop = config.loop
-    if loop == "auto":
-        loop = "python" if _has_convolution(static, params, x[:1], y[:1]) else "scan"
-    logger.debug("operator training: %s loop over minibatches", loop)
-    if loop == "python":  # its steps donate their inputs: never the caller's arrays
-        params = jax.tree.map(jnp.copy, params)
-    epoch_fn = _epoch_function(optimiser, static, n_batches, config.batch_size, loop)
-
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=config.epochs, desc="train operator", leave=False)
-    rows, durations, t0 = [], [], time.perf_counter()
-    try:
-        for epoch in range(config.epochs):
-            key, kp = jax.random.split(key)
-            perm = jax.random.permutation(kp, n)
-            te = time.perf_counter()
-            params, opt_state, loss = epoch_fn(params, opt_state, x, y, perm)
-            loss = float(loss)  # blocks until the epoch is done
-            durations.append(time.perf_counter() - te)
-            if not math.isfinite(loss):
-                raise FloatingPointError(f"operator training: loss became {loss} in epoch "
-                                         f"{epoch + 1}; lower the learning rate or check the data")
-            row = {"step": epoch + 1, "loss": loss, "elapsed_s": time.perf_counter() - t0}
-            if x_test is not None:
-                current = eqx.combine(params, static)
-                row["test_rel_l2"] = float(np.mean(relative_l2_errors(
-                    current, x_test, y_test, config.eval_batch)))
-            rows.append(row)
-            if callback is not None:
-                callback(epoch + 1, row)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix({k: f"{v:.3e}" for k, v in row.items()
-                                 if k in ("loss", "test_rel_l2")})
-            logger.debug("epoch %d: %s", epoch + 1, row)
-    finally:
-        if bar is not None:
-            bar.close()
-    wall = time.perf_counter() - t0
+    fmap = cast(fmap, dtype)
+    data = (jnp.asarray(x_train, dtype), jnp.asarray(y_train, dtype))
+    batcher = Minibatches(config.batch_size)
+    n_batches = batcher.steps_per_epoch(data)
+    metrics = None
+    if x_test is not None:
+        metrics = lambda m: {"test_rel_l2": float(np.mean(field_errors(m, x_test, y_test)))}
+    res = fit(fmap, relative_l2_loss, optax.adamw(_schedule(config, n_batches),
+                                                  weight_decay=config.weight_decay),
+              steps=n_batches * config.epochs, data=data, batcher=batcher, key=key,
+              filter_spec=fmap.trainable(), log_every=n_batches, metrics=metrics,
+              callbacks=callbacks, loop=config.loop, progress=progress,
+              desc="train operator", **fit_options)
+    history = res.history.assign_coords(step=res.history["step"].values // n_batches)
     # Throughput: the median epoch after the first (which compiles), evaluation excluded.
-    steady = durations[1:] if len(durations) > 1 else durations
-    rate = n_batches * config.batch_size / float(np.median(steady))
-    history = history_dataset(rows, "adamw").rename(step="epoch")
-    logger.info("operator training: %d epochs, loss %.3e, %.1f s", config.epochs,
-                rows[-1]["loss"], wall)
-    return OperatorResult(eqx.combine(params, static), history, wall, rate)
+    seconds = res.stats["chunk_seconds"]
+    rate = n_batches * config.batch_size / float(np.median(seconds[1:] or seconds))
+    return OperatorResult(model=res.model, history=history.rename(step="epoch"),
+                          wall_time_s=res.wall_time_s, result=res.result,
+                          stats={**res.stats, "steps_per_epoch": n_batches},
+                          samples_per_s=rate)
 
 
-def _has_convolution(static, params, xb, yb) -> bool:
-    """Whether the training loss of `combine(params, static)` contains a convolution."""
-    def loss(p):
-        return relative_l2_loss(eqx.combine(p, static), xb, yb)
-
-    # the printed jaxpr includes every nested (pjit, custom_vjp, scan) sub-jaxpr
-    return "conv_general_dilated" in str(jax.make_jaxpr(loss)(params))
-
-
-def _epoch_function(optimiser, static, n_batches: int, batch_size: int, loop: str):
-    def loss_fn(params, xb, yb):
-        return relative_l2_loss(eqx.combine(params, static), xb, yb)
-
-    def step(carry, xb, yb):
-        p, s = carry
-        loss, grads = jax.value_and_grad(loss_fn)(p, xb, yb)
-        updates, s = optimiser.update(grads, s, p)
-        return (optax.apply_updates(p, updates), s), loss
-
-    def batches(perm):
-        return perm[: n_batches * batch_size].reshape(n_batches, batch_size)
-
-    if loop == "scan":
-        @jax.jit
-        def epoch(params, opt_state, x, y, perm):
-            (params, opt_state), losses = jax.lax.scan(
-                lambda c, i: step(c, x[i], y[i]), (params, opt_state), batches(perm))
-            return params, opt_state, jnp.mean(losses)
-
-        return epoch
-
-    jstep = jax.jit(step, donate_argnums=0)
-
-    def epoch(params, opt_state, x, y, perm):
-        carry, losses = (params, opt_state), []
-        for i in np.asarray(batches(perm)):
-            carry, loss = jstep(carry, x[i], y[i])
-            losses.append(loss)
-        return *carry, jnp.mean(jnp.stack(losses))
-
-    return epoch
-
-
-def _schedule(config: OperatorConfig, n_batches: int, total: int):
-    warm = config.warmup_epochs * n_batches
+def _schedule(config: OperatorConfig, n_batches: int):
+    warm, total = config.warmup_epochs * n_batches, config.epochs * n_batches
     decay = optax.cosine_decay_schedule(config.learning_rate, max(total - warm, 1),
                                         alpha=config.final_lr_ratio)
     if warm == 0:
@@ -360,21 +234,3 @@ def _check_pairs(what: str, x: np.ndarray, y: np.ndarray) -> None:
 def _dtype_of(tree) -> Any:
     leaves = jax.tree.leaves(eqx.filter(tree, eqx.is_inexact_array))
     return leaves[0].dtype if leaves else jnp.float32
-
-
-def _cast(tree, dtype):
-    from sciml.neural_operators import cast
-
-    return cast(tree, dtype)
-
-
-__all__ = [
-    "FieldMap",
-    "OperatorConfig",
-    "OperatorResult",
-    "field_map",
-    "predict",
-    "relative_l2_errors",
-    "relative_l2_loss",
-    "train_operator",
-]

@@ -1,15 +1,15 @@
 """Physics-informed training of a network on a `PDEProblem`, with adaptive sampling.
 
-`train_pinn(problem, net, sampler, config, key=...)` builds the trial function (hard
-constraints through the problem's lift and distance, or soft boundary/initial losses),
-then alternates `config.rounds` rounds of Adam on the current collocation set with
-`sampler.step`, and finishes with L-BFGS on the last set. Residuals are computed by
-JAX autodiff inside the problem (`problem.residual`), Laplacians forward-over-reverse.
-With `config.loss = "energy"` the loss is the problem's energy functional (Deep Ritz)
-instead of the squared residual.
+`train_pinn(problem, net, sampler, config, key=...)` wraps the network into a trial function
+(`Hard()`: u = lift + distance·N meets the boundary data exactly; `Soft()`: boundary and
+initial losses), then alternates `config.rounds` rounds of Adam on the current collocation
+set with `sampler.step`, and finishes with L-BFGS on the last set, every phase on `fit`.
+The loss is an object: `ResidualLoss()` (mean squared PDE residual, optionally causally
+weighted) or `RitzLoss()` (the problem's energy functional, Deep Ritz). Residuals are
+computed by JAX autodiff inside the problem (`problem.residual`).
 
-Errors are measured by `relative_l2(problem, model)`: sqrt(∫(u − u_ref)² / ∫u_ref²)
-by the problem's error quadrature, against its reference solution.
+Errors are measured by `reference_error(problem, model)`: sqrt(∫(u − u_ref)² / ∫u_ref²) by
+the problem's error quadrature, against its reference solution.
 """
 
 from __future__ import annotations
@@ -18,73 +18,139 @@ import functools
 import logging
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import xarray as xr
 
 from sciml.pinn import HardConstraint
 from sciml.problems.pde import PDEProblem, SpaceTime
-from sciml.solvers.sampling import AbstractSampler, SamplerState
-from sciml.solvers.train import concat_histories, fit
+from sciml.solvers._evaluate import predict, relative_l2
+from sciml.solvers._history import concat_histories
+from sciml.solvers._result import TrainingResult
+from sciml.solvers._sampling import AbstractSampler, SamplerState
+from sciml.solvers._train import fit, lbfgs
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class PINNConfig:
-    """Training settings.
+    """The training schedule.
 
     Attributes:
-        loss: `residual` (mean squared PDE residual) or `energy` (Deep Ritz: the
-            problem's energy functional; needs a hard constraint).
-        constraint: `hard` (u = lift + distance·N), `soft` (boundary/initial losses), or
-            `auto` (hard when the problem gives a lift).
-        boundary_weight: weight of the soft boundary (and initial) loss.
-        n_boundary: soft-constraint boundary points.
-        n_initial: soft-constraint initial points for space-time problems (default:
-            `n_boundary`).
         rounds: Adam rounds; the sampler updates the collocation set after each.
         adam_steps: total Adam steps over all rounds.
         learning_rate: Adam's initial rate; it decays exponentially to
             `learning_rate * final_lr_ratio` over `adam_steps`.
         lbfgs_steps: L-BFGS steps on the final collocation set (0 to skip).
         log_every: history rows every this many steps.
-        causal: for space-time residual losses, ε of causal weighting (Wang, Sankaran &
-            Perdikaris 2022): the interior loss is split into `causal_bins` slabs in t and
-            slab k is weighted by exp(−ε Σ_{j<k} L_j) (no gradient through the weights),
-            so later times train only once earlier ones are resolved. `None` = off.
-        causal_bins: slabs in t for `causal`.
     """
 
-    loss: Literal["residual", "energy"] = "residual"
-    constraint: Literal["auto", "hard", "soft"] = "auto"
-    boundary_weight: float = 10.0
-    n_boundary: int = 256
-    n_initial: int | None = None
     rounds: int = 1
     adam_steps: int = 5000
     learning_rate: float = 1e-3
     final_lr_ratio: float = 0.05
     lbfgs_steps: int = 2000
     log_every: int = 100
-    causal: float | None = None
-    causal_bins: int = 32
 
     def __post_init__(self):
-        if self.loss not in ("residual", "energy"):
-            raise ValueError(f"loss must be 'residual' or 'energy', got {self.loss!r}")
-        if self.constraint not in ("auto", "hard", "soft"):
-            raise ValueError(f"constraint must be auto/hard/soft, got {self.constraint!r}")
         if self.rounds < 1 or self.adam_steps < self.rounds or self.lbfgs_steps < 0:
             raise ValueError("need rounds >= 1, adam_steps >= rounds and lbfgs_steps >= 0")
-        if self.causal is not None and (self.causal < 0 or self.causal_bins < 2):
-            raise ValueError("causal weighting needs causal >= 0 and causal_bins >= 2, got "
-                             f"{self.causal}, {self.causal_bins}")
+
+
+class ResidualLoss(eqx.Module):
+    """The (weighted) mean squared PDE residual over the collocation points.
+
+    `causal`: ε of causal weighting for space-time problems (Wang, Sankaran & Perdikaris
+    2022): the loss is split into `bins` slabs in t and slab k is weighted by
+    exp(−ε Σ_{j<k} L_j) (no gradient through the weights), so later times train only once
+    earlier ones are resolved; `None` = off.
+    """
+
+    causal: float | None = eqx.field(static=True, default=None)
+    bins: int = eqx.field(static=True, default=32)
+
+    def __check_init__(self):
+        if self.causal is not None and (self.causal < 0 or self.bins < 2):
+            raise ValueError("causal weighting needs causal >= 0 and bins >= 2, got "
+                             f"{self.causal}, {self.bins}")
+
+    def check(self, problem: PDEProblem, hard: bool) -> None:
+        if self.causal is not None and not isinstance(problem.domain, SpaceTime):
+            raise ValueError(f"causal weighting needs a space-time problem; {problem.name} "
+                             "is not")
+
+    def __call__(self, problem, model, pts, weights):
+        dens = jax.vmap(lambda x: problem.residual(model, x))(pts) ** 2
+        w = jnp.ones_like(dens) if weights is None else weights
+        if self.causal is None:
+            return jnp.sum(w * dens) / jnp.sum(w), {}
+        dom = problem.domain
+        slab = jnp.clip(((pts[:, -1] - dom.t0) / (dom.t1 - dom.t0) * self.bins).astype(int), 0,
+                        self.bins - 1)
+        total = jax.ops.segment_sum(w * dens, slab, num_segments=self.bins)
+        mass = jax.ops.segment_sum(w, slab, num_segments=self.bins)
+        per_slab = total / jnp.maximum(mass, jnp.finfo(dens.dtype).tiny)
+        cw = jax.lax.stop_gradient(jnp.exp(-self.causal * (jnp.cumsum(per_slab) - per_slab)))
+        # the smallest slab weight reaches ~1 once every slab is resolved
+        return jnp.mean(cw * per_slab), {"causal_min": jnp.min(cw)}
+
+
+class RitzLoss(eqx.Module):
+    """The problem's energy functional ∫ L(x, u, ∇u) − f u (Deep Ritz), by the collocation
+    set's quadrature weights (or Monte Carlo); needs a hard constraint."""
+
+    def check(self, problem: PDEProblem, hard: bool) -> None:
+        if not hard:
+            raise ValueError("the energy (Deep Ritz) loss needs the Hard() constraint")
+        try:
+            problem.energy_density(problem.lift, jnp.asarray(problem.domain.lower))
+        except NotImplementedError as e:
+            raise ValueError(f"{problem.name} has no energy functional: {e}") from None
+
+    def __call__(self, problem, model, pts, weights):
+        dens = jax.vmap(lambda x: problem.energy_density(model, x))(pts)
+        if weights is None:
+            return jnp.sum(dens) * (problem.domain.volume / dens.size), {}
+        return jnp.sum(weights * dens), {}
+
+
+class Hard(eqx.Module):
+    """u = lift + distance · N: the Dirichlet (and initial) data hold exactly."""
+
+    def wrap(self, problem: PDEProblem, net):
+        if not problem.has_lift:
+            raise ValueError(f"{problem.name} gives no lift of its boundary data; use Soft()")
+        return HardConstraint(net, problem.lift, problem.distance)
+
+    def points(self, problem, key):
+        return None
+
+
+class Soft(eqx.Module):
+    """Boundary (and, in space × time, initial) data as a loss term of weight `weight` on
+    `n_boundary` boundary and `n_initial` (default `n_boundary`) initial points."""
+
+    weight: float = eqx.field(static=True, default=10.0)
+    n_boundary: int = eqx.field(static=True, default=256)
+    n_initial: int | None = eqx.field(static=True, default=None)
+
+    def wrap(self, problem, net):
+        return net
+
+    def points(self, problem: PDEProblem, key):
+        """Boundary points (none for periodic problems) and, in space × time, the initial
+        slice."""
+        kb, ki = jax.random.split(key)
+        parts = [] if problem.periodic else [problem.domain.sample_boundary(kb, self.n_boundary)]
+        if isinstance(problem.domain, SpaceTime):
+            parts.append(problem.domain.sample_initial(
+                ki, self.n_boundary if self.n_initial is None else self.n_initial))
+        return jnp.concatenate(parts)
 
 
 class ResidualField(eqx.Module):
@@ -98,98 +164,22 @@ class ResidualField(eqx.Module):
         return self.problem.residual(self.model, x)
 
 
-@dataclass
-class PINNResult:
-    """What `train_pinn` returns.
+@dataclass(kw_only=True)
+class PINNResult(TrainingResult):
+    """`TrainingResult` of `train_pinn` (history over steps, phases `adam`/`lbfgs`, with
+    `round` and `rel_l2` when measured), plus:
 
     Attributes:
-        model: the trained trial function (one point `(dim,)` -> scalar).
-        history: loss (and `rel_l2` when measured) over steps, phases `adam`/`lbfgs`.
         points: the final collocation set `(n, dim)`.
         n_points_used: collocation points drawn over the whole run (the budget).
-        wall_time_s: training time, compilation included.
         sampler: the sampler's name.
+        config: the `PINNConfig`.
     """
 
-    model: Any
-    history: xr.Dataset
     points: np.ndarray
     n_points_used: int
-    wall_time_s: float
     sampler: str
     config: PINNConfig
-
-
-def trial_function(problem: PDEProblem, net, constraint: str = "auto"):
-    """Wrap `net` so that it meets the problem's data exactly (`hard`) or return it as is."""
-    if constraint == "auto":
-        constraint = "hard" if problem.has_lift else "soft"
-    if constraint == "hard":
-        if not problem.has_lift:
-            raise ValueError(f"{problem.name} gives no lift of its boundary data; "
-                             "use constraint='soft'")
-        return HardConstraint(net, problem.lift, problem.distance)
-    return net
-
-
-def _interior_loss(problem: PDEProblem, kind: str, causal: float | None, bins: int):
-    def loss(model, pts, weights):
-        if kind == "energy":
-            dens = jax.vmap(lambda x: problem.energy_density(model, x))(pts)
-        else:
-            dens = jax.vmap(lambda x: problem.residual(model, x))(pts) ** 2
-        w = jnp.ones_like(dens) if weights is None else weights
-        if causal is not None:
-            return _causal_mean(problem, pts, w, dens, causal, bins)
-        if kind == "energy":
-            return jnp.sum(w * dens) * (problem.domain.volume / dens.size
-                                        if weights is None else 1.0), {}
-        return jnp.sum(w * dens) / jnp.sum(w), {}
-
-    return loss
-
-
-def _causal_mean(problem: PDEProblem, pts, w, dens, eps: float, bins: int):
-    """Causally weighted mean of `dens` over slabs in t (see `PINNConfig.causal`); also
-    returns the smallest slab weight, which reaches ~1 once every slab is resolved."""
-    dom = problem.domain
-    slab = jnp.clip(((pts[:, -1] - dom.t0) / (dom.t1 - dom.t0) * bins).astype(int), 0, bins - 1)
-    total = jax.ops.segment_sum(w * dens, slab, num_segments=bins)
-    mass = jax.ops.segment_sum(w, slab, num_segments=bins)
-    per_slab = total / jnp.maximum(mass, jnp.finfo(dens.dtype).tiny)
-    before = jnp.cumsum(per_slab) - per_slab
-    cw = jax.lax.stop_gradient(jnp.exp(-eps * before))
-    return jnp.mean(cw * per_slab), {"causal_min": jnp.min(cw)}
-
-
-def _make_loss(problem: PDEProblem, config: PINNConfig, soft: bool):
-    causal = config.causal if config.loss == "residual" else None
-    if causal is not None and not isinstance(problem.domain, SpaceTime):
-        raise ValueError(f"causal weighting needs a space-time problem; {problem.name} is not")
-    interior = _interior_loss(problem, config.loss, causal, config.causal_bins)
-    weight = config.boundary_weight
-
-    def loss(model, data):
-        pts, weights, bpts = data
-        li, aux = interior(model, pts, weights)
-        if not soft:
-            return li, {"interior": li, **aux}
-        ub = jax.vmap(model)(bpts)
-        gb = jax.vmap(problem.boundary_value)(bpts)
-        lb = jnp.mean((ub - gb) ** 2)
-        return li + weight * lb, {"interior": li, "boundary": lb, **aux}
-
-    return loss
-
-
-def _constraint_points(problem: PDEProblem, n: int, n_initial: int | None, key) -> jax.Array:
-    """Soft-constraint points: the Dirichlet boundary (none for periodic problems) and,
-    in space × time, the initial slice."""
-    kb, ki = jax.random.split(key)
-    parts = [] if problem.periodic else [problem.domain.sample_boundary(kb, n)]
-    if isinstance(problem.domain, SpaceTime):
-        parts.append(problem.domain.sample_initial(ki, n if n_initial is None else n_initial))
-    return jnp.concatenate(parts)
 
 
 def train_pinn(
@@ -198,6 +188,9 @@ def train_pinn(
     sampler: AbstractSampler,
     config: PINNConfig = PINNConfig(),
     *,
+    loss: ResidualLoss | RitzLoss = ResidualLoss(),
+    constraint: Hard | Soft | None = None,
+    optimiser: optax.GradientTransformation | None = None,
     key: jax.Array,
     progress: bool = False,
     eval_every_round: bool = False,
@@ -206,38 +199,31 @@ def train_pinn(
 
     Args:
         problem: a `PDEProblem`.
-        net: the network N; it is wrapped into the trial function by `config.constraint`.
-        sampler: where the collocation points come from (`sciml.solvers.sampling`).
-        config: `PINNConfig`.
+        net: the network N, wrapped into the trial function by `constraint`.
+        sampler: where the collocation points come from (`sciml.solvers.Uniform`, `RAD`...).
+        config: the `PINNConfig` schedule.
+        loss: `ResidualLoss(...)` or `RitzLoss()`.
+        constraint: `Hard()`, `Soft(...)`, or None: `Hard()` when the problem gives a lift.
+        optimiser: the first phase's optimiser (default: Adam, its rate decaying
+            exponentially from `config.learning_rate` by `config.final_lr_ratio`).
         key: PRNG key for sampling.
-        progress: tqdm bars per phase (stderr).
+        progress: progress bars per phase (on a terminal).
         eval_every_round: record `rel_l2` against the reference after every round.
-
-    Returns:
-        `PINNResult`.
     """
     t0 = time.perf_counter()
-    model = trial_function(problem, net, config.constraint)
-    soft = not isinstance(model, HardConstraint)
-    if config.loss == "energy" and soft:
-        raise ValueError("the energy (Deep Ritz) loss needs constraint='hard'")
-    if config.loss == "energy":
-        try:
-            problem.energy_density(problem.lift, jnp.asarray(problem.domain.lower))
-        except NotImplementedError as e:
-            raise ValueError(f"{problem.name} has no energy functional: {e}") from None
+    if constraint is None:
+        constraint = Hard() if problem.has_lift else Soft()
+    model = constraint.wrap(problem, net)
+    loss.check(problem, isinstance(constraint, Hard))
     # One loss and one optimiser object per call: every round reuses `fit`'s compiled chunk.
-    loss_fn = _make_loss(problem, config, soft)
+    loss_fn = _make_loss(problem, loss, constraint)
+    adam = optimiser or optax.adam(optax.exponential_decay(
+        config.learning_rate, config.adam_steps, config.final_lr_ratio))
     steps_per_round = config.adam_steps // config.rounds
-    schedule = optax.exponential_decay(config.learning_rate, config.adam_steps,
-                                       config.final_lr_ratio)
-    adam = optax.adam(schedule)
-    lbfgs = optax.lbfgs(memory_size=20)
 
     key, ks, kb = jax.random.split(key, 3)
     state: SamplerState = sampler.init(problem.domain, ks)
-    bpts = (_constraint_points(problem, config.n_boundary, config.n_initial, kb) if soft
-            else None)
+    bpts = constraint.points(problem, kb)
     used = int(state.points.shape[0])
     histories, opt_state, step = [], None, 0
     for r in range(config.rounds):
@@ -250,14 +236,14 @@ def train_pinn(
         h["round"] = ("step", np.full(h.sizes["step"], r))
         if eval_every_round:
             h["rel_l2"] = ("step", np.full(h.sizes["step"], np.nan))
-            h["rel_l2"][-1] = relative_l2(problem, model)
+            h["rel_l2"][-1] = reference_error(problem, model)
         histories.append(h)
         if r < config.rounds - 1 or config.lbfgs_steps > 0:
             key, kr = jax.random.split(key)
             state = sampler.step(state, problem.domain, ResidualField(model, problem), kr)
-            used += _new_points(sampler, state)
+            used += sampler.new_points(state)
     if config.lbfgs_steps > 0:
-        res = fit(model, loss_fn, lbfgs, steps=config.lbfgs_steps,
+        res = fit(model, loss_fn, lbfgs(), steps=config.lbfgs_steps,
                   data=(state.points, state.weights, bpts), has_aux=True,
                   log_every=min(config.log_every, config.lbfgs_steps), progress=progress,
                   desc="lbfgs")
@@ -266,43 +252,34 @@ def train_pinn(
         h["round"] = ("step", np.full(h.sizes["step"], config.rounds))
         histories.append(h)
     history = concat_histories(*histories)
-    history.attrs.update({"sampler": sampler.name, **{k: str(v) for k, v in
-                                                      asdict(config).items()}})
+    history.attrs.update({"sampler": sampler.name, "loss": repr(loss),
+                          "constraint": repr(constraint),
+                          **{k: str(v) for k, v in asdict(config).items()}})
     wall = time.perf_counter() - t0
     logger.info("%s/%s: %d points used, %.1f s", problem.name, sampler.name, used, wall)
-    return PINNResult(model, history, np.asarray(state.points), used, wall, sampler.name,
-                      config)
+    return PINNResult(model=model, history=history, wall_time_s=wall,
+                      stats={"adam_steps": config.adam_steps, "lbfgs_steps": config.lbfgs_steps},
+                      points=np.asarray(state.points), n_points_used=used, sampler=sampler.name,
+                      config=config)
 
 
-def _new_points(sampler, state) -> int:
-    # RAR grows its set (count the additions); the others draw a fresh set each round.
-    from sciml.solvers.sampling import RAR, Quadrature, QuasiRandom
+def _make_loss(problem: PDEProblem, loss, constraint):
+    def total(model, data):
+        pts, weights, bpts = data
+        li, aux = loss(problem, model, pts, weights)
+        if bpts is None:
+            return li, {"interior": li, **aux}
+        lb = jnp.mean((jax.vmap(model)(bpts) - jax.vmap(problem.boundary_value)(bpts)) ** 2)
+        return li + constraint.weight * lb, {"interior": li, "boundary": lb, **aux}
 
-    if isinstance(sampler, RAR):
-        return sampler.n_add
-    if isinstance(sampler, QuasiRandom | Quadrature):
-        return 0
-    return int(state.points.shape[0])
-
-
-def predict(model, points, chunk: int = 65536) -> np.ndarray:
-    """`model` at every row of `points`, as float64 numpy `(n,)`."""
-    pts = jnp.asarray(points)
-    return np.concatenate([np.asarray(_batched(model, pts[i : i + chunk]))
-                           for i in range(0, len(pts), chunk)])
+    return total
 
 
-@eqx.filter_jit
-def _batched(model, pts):
-    return jax.vmap(model)(pts)
-
-
-def relative_l2(problem: PDEProblem, model, quadrature=None) -> float:
+def reference_error(problem: PDEProblem, model, quadrature=None) -> float:
     """sqrt(∫(u − u_ref)² / ∫u_ref²) with the problem's error quadrature
-    (`problem.error_quadrature()`, or `quadrature=(points, weights, u_ref)`)."""
+    (`error_quadrature(problem)`, or `quadrature=(points, weights, u_ref)`)."""
     pts, w, ref = quadrature if quadrature is not None else error_quadrature(problem)
-    u = predict(model, pts)
-    return float(np.sqrt(np.sum(w * (u - ref) ** 2) / np.sum(w * ref**2)))
+    return float(relative_l2(predict(model, pts), ref, weights=w))
 
 
 @functools.lru_cache(maxsize=4)
@@ -311,53 +288,3 @@ def error_quadrature(problem: PDEProblem) -> tuple[np.ndarray, np.ndarray, np.nd
     problems are cached (the reference can take seconds), and released after."""
     pts, w = problem.error_quadrature()
     return np.asarray(pts), np.asarray(w), problem.solution(pts)
-
-
-
-
-NETWORKS = ("mlp", "fourier", "siren", "modified", "periodic")
-
-
-def build_network(kind: str, problem: PDEProblem, *, key: jax.Array, width: int = 32,
-                  depth: int = 3, activation: str = "tanh", **kwargs):
-    """A scalar network of one point for `problem`, inputs scaled from its bounding box.
-
-    `kind` is one of `mlp`, `fourier` (Fourier-feature MLP), `siren`, `modified`
-    (modified MLP) or `periodic` (exactly periodic in `problem.periodic` axes);
-    extra keyword arguments go to the class.
-    """
-    from sciml import nn
-
-    lo, hi = jnp.asarray(problem.domain.lower), jnp.asarray(problem.domain.upper)
-    common = dict(lower=lo, upper=hi, key=key)
-    d = problem.dim
-    if kind == "mlp":
-        return nn.MLP(d, "scalar", width, depth, activation=activation, **common, **kwargs)
-    if kind == "fourier":
-        return nn.FourierFeatureMLP(d, "scalar", width, depth, activation=activation,
-                                    **common, **kwargs)
-    if kind == "siren":
-        return nn.Siren(d, "scalar", width, depth, **common, **kwargs)
-    if kind == "modified":
-        return nn.ModifiedMLP(d, "scalar", width, depth, activation=activation, **common,
-                              **kwargs)
-    if kind == "periodic":
-        axes = tuple(problem.periodic)
-        periods = tuple(float(hi[a] - lo[a]) for a in axes)
-        return nn.PeriodicMLP(d, "scalar", width, depth, axes=axes, periods=periods,
-                              activation=activation, **common, **kwargs)
-    raise ValueError(f"unknown network {kind!r}; choose one of {', '.join(NETWORKS)}")
-
-
-__all__ = [
-    "NETWORKS",
-    "PINNConfig",
-    "build_network",
-    "PINNResult",
-    "ResidualField",
-    "error_quadrature",
-    "predict",
-    "relative_l2",
-    "train_pinn",
-    "trial_function",
-]

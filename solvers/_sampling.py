@@ -7,7 +7,7 @@ A sampler is a small immutable object with two methods, in the optimistix style:
   callable PyTree (`ResidualField`) mapping one point `(dim,)` to the PDE residual of
   the current model there.
 
-The PINN loop (`sciml.solvers.pinn.train_pinn`) alternates training rounds with `step`,
+The PINN loop (`sciml.solvers.train_pinn`) alternates training rounds with `step`,
 so a new strategy is one class. Provided: `Uniform` (fresh uniform points each round),
 `QuasiRandom` (scrambled Sobol or Latin hypercube, fixed), `Quadrature` (tensor
 Gauss–Legendre with weights, fixed; for energies), `RAR` (residual-based adaptive
@@ -64,6 +64,10 @@ class AbstractSampler(eqx.Module):
         """The next collocation set; the default keeps the current one."""
         return state
 
+    def new_points(self, state: SamplerState) -> int:
+        """Collocation points the last `step` drew (the sampling budget it spent)."""
+        return int(state.points.shape[0])
+
     @property
     def name(self) -> str:
         return type(self).__name__.lower()
@@ -101,6 +105,9 @@ class Uniform(AbstractSampler):
     def step(self, state, domain, residual, key):
         return self.init(domain, key) if self.resample else state
 
+    def new_points(self, state):
+        return self.n_points if self.resample else 0
+
 
 class QuasiRandom(AbstractSampler):
     """`n_points` scrambled Sobol (`method="sobol"`) or Latin-hypercube points, fixed."""
@@ -119,6 +126,9 @@ class QuasiRandom(AbstractSampler):
         seed = int(jax.random.randint(key, (), 0, 2**31 - 1))
         return SamplerState(domain.sample_qmc(self.n_points, seed=seed, method=self.method))
 
+    def new_points(self, state):
+        return 0
+
 
 class Quadrature(AbstractSampler):
     """Tensor Gauss–Legendre on a box: `panels` panels of `order` nodes per axis.
@@ -135,6 +145,9 @@ class Quadrature(AbstractSampler):
             raise TypeError(f"tensor quadrature needs a box domain, got {domain!r}")
         pts, w = domain.quadrature(self.panels, self.order)
         return SamplerState(pts, w)
+
+    def new_points(self, state):
+        return 0
 
 
 class RAR(AbstractSampler):
@@ -159,6 +172,9 @@ class RAR(AbstractSampler):
         r = residual_values(residual, cand)
         top = jnp.argsort(-r)[: self.n_add]
         return SamplerState(jnp.concatenate([state.points, cand[top]]))
+
+    def new_points(self, state):
+        return self.n_add
 
 
 class RAD(AbstractSampler):
@@ -268,7 +284,7 @@ class AAS(AbstractSampler):
         return SamplerState(domain.sample(ks, self.n_points), aux=(flow, opt_state))
 
     def step(self, state, domain, residual, key):
-        from sciml.solvers.train import fit
+        from sciml.solvers._train import fit
 
         flow, opt_state = state.aux
         kt, ks, ku = jax.random.split(key, 3)
@@ -306,26 +322,6 @@ class AAS(AbstractSampler):
             weights = 1.0 / q / self.n_points
         logger.debug("aas: flow loss %.4g", float(result.history["loss"].values[-1]))
         return SamplerState(jnp.asarray(pts), weights, aux=(flow, result.opt_state))
-
-
-SAMPLERS = {
-    "uniform": Uniform,
-    "sobol": lambda n_points, **kw: QuasiRandom(n_points, "sobol", **kw),
-    "lhs": lambda n_points, **kw: QuasiRandom(n_points, "lhs", **kw),
-    "quadrature": lambda n_points, **kw: Quadrature(**kw),
-    "rar": RAR,
-    "rad": RAD,
-    "aas": AAS,
-}
-
-
-def make_sampler(name: str, n_points: int, **kwargs) -> AbstractSampler:
-    """The sampler registered as `name` (uniform, sobol, lhs, quadrature, rar, rad, aas)
-    with `n_points` collocation points (ignored by `quadrature`, which takes `panels`
-    and `order`) and its own keyword arguments."""
-    if name not in SAMPLERS:
-        raise ValueError(f"unknown sampler {name!r}; choose one of {', '.join(SAMPLERS)}")
-    return SAMPLERS[name](n_points, **kwargs)
 
 
 _ADAM: dict[float, optax.GradientTransformation] = {}
@@ -367,9 +363,7 @@ __all__ = [
     "AAS",
     "RAD",
     "RAR",
-    "SAMPLERS",
     "AbstractSampler",
-    "make_sampler",
     "QuasiRandom",
     "Quadrature",
     "SamplerState",

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sciml.problems import get_problem
-from sciml.solvers.eigen_pinn import (
+from sciml.solvers import (
     EigenPINNConfig,
     aligned_wavefunction,
     compare_with_exact,

@@ -6,11 +6,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sciml.solvers.operator import (
+from sciml.solvers import (
+    AutoLoop,
+    Minibatches,
     OperatorConfig,
+    PythonLoop,
+    ScanLoop,
+    field_errors,
     field_map,
     predict,
-    relative_l2_errors,
+    relative_l2_loss,
     train_operator,
 )
 
@@ -48,7 +53,7 @@ def test_learns_an_affine_map_to_its_exact_coefficients():
     cfg = OperatorConfig(epochs=60, batch_size=20, learning_rate=3e-2, weight_decay=0.0,
                          dtype="float64")
     res = train_operator(fmap, x, y, cfg, key=jax.random.key(0), x_test=x[:50], y_test=y[:50])
-    err = relative_l2_errors(res.model, x[:50], y[:50])
+    err = field_errors(res.model, x[:50], y[:50])
     assert err.shape == (50,)
     assert np.max(err) < 1e-4
     # The map's unnormalised action is exactly −3u + 1.
@@ -68,7 +73,8 @@ def test_statistics_are_not_trained_and_errors_match_definition():
     np.testing.assert_array_equal(res.model.y_stats, fmap.y_stats)
     p = predict(res.model, x)
     manual = np.linalg.norm(p - y, axis=1) / np.linalg.norm(y, axis=1)
-    np.testing.assert_allclose(relative_l2_errors(res.model, x, y, batch=7), manual, rtol=1e-12)
+    np.testing.assert_allclose(field_errors(res.model, x, y), manual, rtol=1e-12)
+    np.testing.assert_allclose(predict(res.model, x, batch=7), p, rtol=0, atol=0)
 
 
 def test_deeponet_path_uses_queries():
@@ -121,27 +127,29 @@ class _Conv(eqx.Module):
 
 def test_python_and_scan_loops_take_identical_steps():
     """Both epoch loops run the same minibatches in the same order: equal parameters."""
-    from sciml.solvers.operator import _has_convolution
+    from sciml.solvers._train import _has_convolution
 
     x, y = _data(40, (8,))
+    data, batcher, rows = (jnp.asarray(x), jnp.asarray(y)), Minibatches(10), np.zeros((1, 10), int)
     fmap = field_map(_Conv(jnp.full((1, 1, 3), 0.2)), x, y)
     params, static = eqx.partition(fmap, fmap.trainable())
-    assert _has_convolution(static, params, jnp.asarray(x[:1]), jnp.asarray(y[:1]))
+    assert _has_convolution(relative_l2_loss, params, static, batcher, data, rows)
     affine = field_map(_Affine(jnp.array(1.0), jnp.array(0.0)), x, y)
     p2, s2 = eqx.partition(affine, affine.trainable())
-    assert not _has_convolution(s2, p2, jnp.asarray(x[:1]), jnp.asarray(y[:1]))
+    assert not _has_convolution(relative_l2_loss, p2, s2, batcher, data, rows)
 
     runs = {}
-    for loop in ("scan", "python", "auto"):
+    for name, loop in (("scan", ScanLoop()), ("python", PythonLoop()), ("auto", AutoLoop())):
         cfg = OperatorConfig(epochs=3, batch_size=10, learning_rate=1e-2, dtype="float64",
                              loop=loop)
-        runs[loop] = train_operator(fmap, x, y, cfg, key=jax.random.key(3))
+        runs[name] = train_operator(fmap, x, y, cfg, key=jax.random.key(3))
+        assert runs[name].stats["loop"] == ("python" if name == "auto" else name)
     for loop in ("python", "auto"):
         np.testing.assert_allclose(runs[loop].model.model.w, runs["scan"].model.model.w,
                                    rtol=1e-12)
         np.testing.assert_allclose(runs[loop].history.loss, runs["scan"].history.loss,
                                    rtol=1e-12)
-    with pytest.raises(ValueError, match="loop"):
+    with pytest.raises(TypeError, match="loop"):
         OperatorConfig(loop="while")
 
 
@@ -153,7 +161,7 @@ def test_training_leaves_the_callers_model_intact():
     fmap = field_map(MgNO(1, 1, 4, 1, 2, key=jax.random.key(0)), x, y)
     # copies: a host view of the arrays themselves would pin them and block the donation
     before = [np.asarray(a + 0) for a in jax.tree.leaves(fmap)]
-    for loop in ("python", "scan"):
+    for loop in (PythonLoop(), ScanLoop()):
         # float64 under the tests' x64: the cast is the identity, the arrays are the caller's
         res = train_operator(fmap, x, y, OperatorConfig(epochs=2, batch_size=10, loop=loop,
                                                         dtype="float64"),

@@ -5,14 +5,20 @@ import pytest
 
 from sciml.pinn import HardConstraint
 from sciml.problems.pde import NonlinearElliptic, Peak, Poisson1D, Poisson2D
-from sciml.solvers.pinn import (
+from sciml.solvers import (
+    Hard,
     PINNConfig,
+    Quadrature,
+    ResidualLoss,
+    RitzLoss,
+    Soft,
+    Uniform,
     build_network,
-    relative_l2,
+    make_constraint,
+    make_loss,
+    reference_error,
     train_pinn,
-    trial_function,
 )
-from sciml.solvers.sampling import Quadrature, Uniform
 
 
 def test_poisson_1d_hard_constraint_with_resampling(getkey):
@@ -22,7 +28,7 @@ def test_poisson_1d_hard_constraint_with_resampling(getkey):
                                                       learning_rate=3e-3, lbfgs_steps=2000),
                      key=getkey(), eval_every_round=True)
     assert isinstance(res.model, HardConstraint)
-    assert relative_l2(p, res.model) < 3e-3
+    assert reference_error(p, res.model) < 3e-3
     assert res.n_points_used == 128 * 5  # a fresh set per round and one for L-BFGS
     assert list(res.history.phase.values[[0, -1]]) == ["adam 1/4", "lbfgs"]
     assert res.history.rel_l2.notnull().sum() == 4
@@ -32,36 +38,40 @@ def test_poisson_1d_soft_constraint(getkey):
     p = Poisson1D()
     net = build_network("mlp", p, key=getkey(), width=24, depth=2)
     res = train_pinn(p, net, Uniform(128, resample=False),
-                     PINNConfig(constraint="soft", adam_steps=1500, learning_rate=3e-3,
-                                lbfgs_steps=800), key=getkey())
+                     PINNConfig(adam_steps=1500, learning_rate=3e-3, lbfgs_steps=800),
+                     constraint=Soft(), key=getkey())
     assert not isinstance(res.model, HardConstraint)
     assert "boundary" in res.history
-    assert relative_l2(p, res.model) < 1e-2
+    assert reference_error(p, res.model) < 1e-2
 
 
 def test_deep_ritz_energy_loss(getkey):
     p = NonlinearElliptic()
     net = build_network("mlp", p, key=getkey(), width=16, depth=2)
     res = train_pinn(p, net, Quadrature(8, 4),
-                     PINNConfig(loss="energy", adam_steps=800, learning_rate=3e-3,
-                                lbfgs_steps=300), key=getkey())
+                     PINNConfig(adam_steps=800, learning_rate=3e-3, lbfgs_steps=300),
+                     loss=RitzLoss(), key=getkey())
     # the energy is minimal at the solution: trained energy lies just above the exact one
     final = float(res.history.loss.values[-1])
     assert p.exact_energy() <= final + 1e-9
     assert final - p.exact_energy() < 1e-3
-    assert relative_l2(p, res.model) < 2e-2
+    assert reference_error(p, res.model) < 2e-2
 
 
 def test_configuration_errors(getkey):
     p2 = Poisson2D()
     net = build_network("mlp", p2, key=getkey())
-    with pytest.raises(ValueError, match="soft"):
-        trial_function(p2, net, "hard")
-    with pytest.raises(ValueError, match="hard"):
-        train_pinn(p2, net, Uniform(8), PINNConfig(loss="energy"), key=getkey())
+    with pytest.raises(ValueError, match="Soft"):
+        Hard().wrap(p2, net)
+    with pytest.raises(ValueError, match="Hard"):
+        train_pinn(p2, net, Uniform(8), loss=RitzLoss(), key=getkey())
     with pytest.raises(ValueError, match="energy functional"):
         train_pinn(Peak(), build_network("mlp", Peak(), key=getkey()), Uniform(8),
-                   PINNConfig(loss="energy"), key=getkey())
+                   loss=make_loss("energy"), constraint=make_constraint("hard"), key=getkey())
+    with pytest.raises(ValueError, match="unknown loss 'ritz'; choose one of residual, energy"):
+        make_loss("ritz")
+    with pytest.raises(ValueError, match="unknown constraint"):
+        make_constraint("strong")
     with pytest.raises(ValueError, match="rounds"):
         PINNConfig(rounds=0)
     with pytest.raises(ValueError, match="unknown network"):
@@ -74,16 +84,21 @@ def test_causal_weights_follow_time_slabs():
     import jax.numpy as jnp
 
     from sciml.problems import get_problem
-    from sciml.solvers.pinn import _causal_mean
 
     p = get_problem("allen_cahn")
     t = (jnp.arange(64) + 0.5) / 64
     pts = jnp.stack([jnp.zeros(64), t], axis=1)
-    dens = jnp.where(t > 0.5, 1.0, 0.0)
-    loss, aux = _causal_mean(p, pts, jnp.ones(64), dens, eps=0.5, bins=8)
+
+    class Fake:  # residual 0 before t = 0.5, 1 after
+        domain = p.domain
+
+        def residual(self, model, x):
+            return jnp.where(x[1] > 0.5, 1.0, 0.0)
+
+    loss, aux = ResidualLoss(causal=0.5, bins=8)(Fake(), None, pts, None)
     per_slab = np.array([0, 0, 0, 0, 1, 1, 1, 1.0])
     cw = np.exp(-0.5 * (np.cumsum(per_slab) - per_slab))
     assert float(loss) == pytest.approx(np.mean(cw * per_slab), rel=1e-12)
     assert float(aux["causal_min"]) == pytest.approx(np.exp(-1.5), rel=1e-12)
     with pytest.raises(ValueError, match="causal"):
-        PINNConfig(causal=-1.0)
+        ResidualLoss(causal=-1.0)

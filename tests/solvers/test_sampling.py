@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sciml.problems.pde import Box, BoxWithHole
-from sciml.solvers.sampling import (
+from sciml.solvers import (
     AAS,
     RAD,
     RAR,

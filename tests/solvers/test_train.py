@@ -7,7 +7,7 @@ import numpy as np
 import optax
 import pytest
 
-from sciml.solvers.train import (
+from sciml.solvers import (
     concat_histories,
     fit,
     lbfgs,
@@ -78,7 +78,7 @@ def test_aux_metrics_callbacks_and_project(getkey):
             has_aux=True, log_every=100, metrics=lambda m: {"b": m.b},
             callbacks=[stop_at_200],
             project=lambda m, d: eqx.tree_at(lambda m: m.b, m, jnp.asarray(0.25)))
-    assert r.stopped_early and r.step == 200 and seen == [100, 200]
+    assert r.stats["stopped_early"] and r.step == 200 and seen == [100, 200]
     assert {"loss", "w0", "b"} <= set(r.history.data_vars)
     assert float(r.model.b) == 0.25  # the projection runs after each chunk
 

@@ -198,7 +198,7 @@ def operator_report(tmp_path):
              "history_test_rel_l2": ("epoch", 0.6 * np.exp(-epoch / 6.0) + mean),
              "history_elapsed_s": ("epoch", 0.1 * epoch)},
             coords={**coords, "epoch": epoch},
-            attrs={**attrs, "rel_l2": mean, "median_sample": i, "train_time_s": 2.0,
+            attrs={**attrs, "rel_l2": mean, "median_sample": i, "wall_time_s": 2.0,
                    "samples_per_s": 1000.0, "n_test": per_sample.size, "seed": 0,
                    "n_parameters": 1234,
                    **{f"rel_l2_at_{r}": mean * (1 + 0.1 * k) for k, r in enumerate(resolutions)},

@@ -18,8 +18,6 @@ import xarray as xr
 
 from sciml.validation.registry import Case, Check, Outcome
 
-OPERATORS = ("fno", "mgno", "deeponet")
-
 
 @dataclass(frozen=True)
 class OperatorSpec:
@@ -27,7 +25,7 @@ class OperatorSpec:
 
     Attributes:
         dataset: `sciml.datasets.load` name; `resolution` its grid (None: default).
-        model: one of `OPERATORS`; `model_args` its keyword arguments.
+        model: one of `sciml.solvers.OPERATORS`; `model_args` its keyword arguments.
         config: `OperatorConfig` keyword arguments.
         n_train, n_test: samples (train first, held-out test after).
         eval_resolutions: extra grids to evaluate the trained weights on (same test
@@ -56,57 +54,19 @@ def _split(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     return x[train], y[train], x[~train], y[~train]
 
 
-def _grid_points(ds: xr.Dataset) -> np.ndarray:
-    """Cell/node coordinates of the dataset's output grid, shape (n_points, dim)."""
-    dims = [d for d in ds[ds.attrs["output"]].dims if d != "sample"]
-    axes = [ds[d].values for d in dims]
-    mesh = np.meshgrid(*axes, indexing="ij")
-    return np.stack([m.ravel() for m in mesh], axis=-1)
-
-
-def _is_periodic(ds: xr.Dataset) -> bool:
-    """Periodic data (Burgers on the circle) get circular padding in MgNO; the others have
-    Dirichlet data (Darcy) or none (antiderivative) and get zero padding."""
-    return str(ds.attrs.get("generator", "")).endswith("_periodic")
-
-
-def _embedding_grid(ds: xr.Dataset) -> str:
-    """`cells` when the data sit at cell centres `(j + 1/2)/n` on every axis (Darcy's
-    block averages), else `nodes`: the FNO's coordinate embedding then names the same
-    physical point on every grid (see `sciml.neural_operators.grid_coordinates`)."""
-    dims = [d for d in ds[ds.attrs["output"]].dims if d != "sample"]
-    centred = all(np.allclose(ds[d].values, (np.arange(ds.sizes[d]) + 0.5) / ds.sizes[d],
-                              rtol=0, atol=1e-12) for d in dims)
-    return "cells" if centred else "nodes"
+def _coords(ds: xr.Dataset) -> list[np.ndarray]:
+    """1-d coordinates of the dataset's output grid, one array per axis."""
+    return [ds[d].values for d in ds[ds.attrs["output"]].dims if d != "sample"]
 
 
 def build_operator(kind: str, ds: xr.Dataset, *, key, **args) -> Any:
-    """An untrained operator of `kind` sized for dataset `ds` (one input channel, one
-    output channel), wrapped in a `FieldMap` with the training statistics."""
-    from sciml import neural_operators
-    from sciml.solvers.operator import field_map
+    """An untrained operator of `kind` sized for dataset `ds` (`sciml.solvers.build_operator`
+    on its training split); periodic data (Burgers on the circle) get circular padding."""
+    from sciml.solvers import build_operator as build
 
     x, y, _, _ = _split(ds)
-    dim = x.ndim - 1
-    if kind == "fno":
-        args = {"modes": 12 if dim == 2 else 16, "width": 32, "depth": 4,
-                "grid": _embedding_grid(ds), **args}
-        model = neural_operators.FNO(1, 1, key=key, **args)
-        return field_map(model, x, y)
-    if kind == "mgno":
-        boundary = "periodic" if _is_periodic(ds) else "dirichlet"
-        args = {"width": 32, "depth": 4, "levels": 5, "boundary": boundary, "ndim": dim,
-                **args}
-        model = neural_operators.MgNO(1, 1, key=key, **args)
-        return field_map(model, x, y)
-    if kind == "deeponet":
-        q = _grid_points(ds)
-        n_sensors = int(np.prod(x.shape[1:]))
-        args = {"latent": 64, "branch_width": 64, "branch_depth": 3, "trunk_width": 64,
-                "trunk_depth": 3, **args}
-        model = neural_operators.DeepONet(n_sensors, q.shape[1], key=key, **args)
-        return field_map(model, x, y, queries=q)
-    raise ValueError(f"unknown operator {kind!r}; choose one of {', '.join(OPERATORS)}")
+    periodic = str(ds.attrs.get("generator", "")).endswith("_periodic")
+    return build(kind, x, y, _coords(ds), key=key, periodic=periodic, **args)
 
 
 def solve_operator(spec: OperatorSpec, *, progress: bool = False):
@@ -121,12 +81,7 @@ def solve_operator(spec: OperatorSpec, *, progress: bool = False):
 
     from sciml.datasets import load
     from sciml.neural_operators import count_params
-    from sciml.solvers.operator import (
-        OperatorConfig,
-        predict,
-        relative_l2_errors,
-        train_operator,
-    )
+    from sciml.solvers import OperatorConfig, field_errors, predict, train_operator
 
     if spec.eval_resolutions and spec.model == "deeponet":
         raise ValueError("DeepONet's branch net has a fixed sensor count; resolution "
@@ -138,14 +93,14 @@ def solve_operator(spec: OperatorSpec, *, progress: bool = False):
     fmap = build_operator(spec.model, ds, key=km, **spec.model_args)
     result = train_operator(fmap, x, y, OperatorConfig(**spec.config), key=kt,
                             x_test=xt, y_test=yt, progress=progress)
-    per_sample = relative_l2_errors(result.model, xt, yt)
+    per_sample = field_errors(result.model, xt, yt)
     resolution = int(ds.attrs["resolution"])
     errors = {resolution: float(per_sample.mean())}
     for res in spec.eval_resolutions:
         other = load(spec.dataset, n_train=spec.n_train, n_test=spec.n_test, resolution=res,
                      progress=progress)
         _, _, xo, yo = _split(other)
-        errors[int(res)] = float(relative_l2_errors(result.model, xo, yo).mean())
+        errors[int(res)] = float(field_errors(result.model, xo, yo).mean())
 
     i = int(np.argsort(per_sample)[len(per_sample) // 2])
     pred = predict(result.model, xt[i:i + 1])[0]
@@ -167,7 +122,7 @@ def solve_operator(spec: OperatorSpec, *, progress: bool = False):
     data.attrs.update({
         "dataset": spec.dataset, "model": spec.model, "resolution": resolution,
         "rel_l2": errors[resolution], "median_sample": i,
-        "train_time_s": result.train_time_s, "samples_per_s": result.samples_per_s,
+        "wall_time_s": result.wall_time_s, "samples_per_s": result.samples_per_s,
         "n_train": spec.n_train, "n_test": spec.n_test, "seed": spec.seed,
         "n_parameters": count_params(result.model.model),
         **{f"rel_l2_at_{r}": e for r, e in errors.items()},
@@ -246,7 +201,7 @@ def _outcome(spec: OperatorSpec, tolerance: float, transfer_tolerance: float | N
                  f"({ds.attrs['n_parameters']} parameters)".strip(),
         "training": f"{spec.config}",
         "errors by resolution": ", ".join(f"{r}: {e:.3e}" for r, e in errors.items()),
-        "wall time": f"{result.train_time_s:.1f} s ({result.samples_per_s:.0f} train "
+        "wall time": f"{result.wall_time_s:.1f} s ({result.samples_per_s:.0f} train "
                      "samples/s)",
     }
     return Outcome(checks=checks, figures=operator_figures(ds), data=ds, info=info)

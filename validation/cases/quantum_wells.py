@@ -32,7 +32,7 @@ def solve_well(name: str, n_states: int = 1, *, seed: int = 0, progress: bool = 
     import jax
 
     from sciml.problems import get_problem
-    from sciml.solvers.eigen_pinn import (
+    from sciml.solvers import (
         EigenPINNConfig,
         aligned_wavefunction,
         compare_with_exact,
@@ -73,7 +73,7 @@ def solve_well(name: str, n_states: int = 1, *, seed: int = 0, progress: bool = 
         **{f"config_{k}": (str(v) if v is None else v)
            for k, v in dataclasses.asdict(cfg).items()},
         seed=seed,
-        pieces=sols[0].info["pieces"],
+        pieces=sols[0].stats["pieces"],
     )
     return ds
 

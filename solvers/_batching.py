@@ -1,0 +1,160 @@
+"""Batchers: which data each optimiser step of `fit` sees.
+
+A batcher plans on the host and selects inside the compiled step, so a whole chunk of
+steps runs as one `lax.scan` whose per-step input is a small array of indices:
+
+- `init(data, key) -> state`; `plan(state, data, n) -> (xs, state)`: the inputs of the
+  next `n` steps (leading axis `n`), or `None` when every step sees the same data;
+- `select(data, x) -> batch`: the batch of one step (traced);
+- `reduce(per_step) -> value`: what a history row reports for a chunk.
+
+States are PyTrees of arrays, so checkpoints hold them and a resumed run draws the same
+batches. Minibatch orders follow one key: epoch e uses `permutation(split(k_e)[1], n)` and
+`k_{e+1} = split(k_e)[0]`.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from sciml.ragged import PaddedBatch, Ragged
+
+
+class AbstractBatcher(eqx.Module):
+    """Contract: `init`, `plan`, `select`, `reduce` (module docstring)."""
+
+    @abc.abstractmethod
+    def init(self, data: Any, key: jax.Array | None) -> Any: ...
+
+    @abc.abstractmethod
+    def plan(self, state: Any, data: Any, n: int) -> tuple[Any, Any]: ...
+
+    @abc.abstractmethod
+    def select(self, data: Any, x: Any) -> Any: ...
+
+    def reduce(self, per_step: jax.Array) -> jax.Array:
+        """The last step's value: with the whole data set every step, it is the loss of the
+        model the chunk started its last step from."""
+        return per_step[-1]
+
+
+class FullBatch(AbstractBatcher):
+    """Every step sees all of `data` (collocation sets, quadrature grids)."""
+
+    def init(self, data, key):
+        return None
+
+    def plan(self, state, data, n):
+        return None, state
+
+    def select(self, data, x):
+        return data
+
+
+class _EpochState(eqx.Module):
+    key: jax.Array  # the key of the current epoch
+    position: jax.Array  # batches of this epoch already planned
+
+
+class Minibatches(AbstractBatcher):
+    """Shuffled minibatches of `batch_size` samples without replacement, a fresh order
+    every epoch; the last partial batch of an epoch is dropped. Every leaf of `data` has
+    the samples on its leading axis. Histories report the mean over a chunk's steps (an
+    estimate over the data rather than one batch's noise)."""
+
+    batch_size: int = eqx.field(static=True)
+
+    def __check_init__(self):
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) \
+                or self.batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {self.batch_size!r}")
+
+    def n_samples(self, data) -> int:
+        sizes = {np.shape(a)[0] if np.ndim(a) else None for a in jax.tree.leaves(data)}
+        if len(sizes) != 1 or None in sizes:
+            raise ValueError(f"minibatches need every data array to have the same leading "
+                             f"(sample) size, got {sorted(map(str, sizes))}")
+        return sizes.pop()
+
+    def steps_per_epoch(self, data) -> int:
+        n = self.n_samples(data)
+        if self.batch_size > n:
+            raise ValueError(f"batch_size {self.batch_size} exceeds the {n} samples")
+        return n // self.batch_size
+
+    def init(self, data, key):
+        if key is None:
+            raise ValueError(f"{type(self).__name__} shuffles: pass fit(..., key=...)")
+        self.steps_per_epoch(data)
+        return _EpochState(key, jnp.asarray(0))
+
+    def _orders(self, state, data, n):
+        """Sample indices of the next `n` batches, `(n, batch_size)`, and the new state."""
+        per_epoch, key, pos = self.steps_per_epoch(data), state.key, int(state.position)
+        rows = []
+        while len(rows) < n:
+            perm = np.asarray(jax.random.permutation(jax.random.split(key)[1],
+                                                     self.n_samples(data)))
+            batches = perm[: per_epoch * self.batch_size].reshape(per_epoch, self.batch_size)
+            take = min(n - len(rows), per_epoch - pos)
+            rows.extend(batches[pos : pos + take])
+            pos += take
+            if pos == per_epoch:
+                key, pos = jax.random.split(key)[0], 0
+        return np.stack(rows), _EpochState(key, jnp.asarray(pos))
+
+    def plan(self, state, data, n):
+        return self._orders(state, data, n)
+
+    def select(self, data, x):
+        return jax.tree.map(lambda a: a[x], data)
+
+    def reduce(self, per_step):
+        return jnp.mean(per_step, axis=0)
+
+
+class PaddedBatches(Minibatches):
+    """Minibatches of whole variable-size samples from a `Ragged` data set, their items
+    padded to `capacity` (default: the largest total a batch can have, so it never
+    overflows); each step gets a `PaddedBatch`. A smaller `capacity` saves work and
+    raises if a batch would not fit."""
+
+    capacity: int | None = eqx.field(static=True, default=None)
+
+    def n_samples(self, data):
+        if not isinstance(data, Ragged):
+            raise TypeError(f"PaddedBatches needs a sciml.ragged.Ragged data set, got "
+                            f"{type(data).__name__}")
+        return len(data)
+
+    def size(self, data: Ragged) -> int:
+        """Item slots per batch."""
+        worst = int(np.sort(data.sizes)[::-1][: self.batch_size].sum())
+        return worst if self.capacity is None else self.capacity
+
+    def plan(self, state, data, n):
+        order, state = self._orders(state, data, n)
+        cap, sizes, offsets = self.size(data), data.sizes, data.offsets
+        index = np.zeros((n, cap), np.int64)
+        segment = np.full((n, cap), self.batch_size, np.int64)
+        for s, samples in enumerate(order):
+            counts = sizes[samples]
+            if counts.sum() > cap:
+                raise ValueError(f"a batch holds {counts.sum()} items, more than capacity "
+                                 f"{cap}: raise PaddedBatches(capacity=...)")
+            index[s, : counts.sum()] = np.concatenate(
+                [np.arange(offsets[i], offsets[i + 1]) for i in samples])
+            segment[s, : counts.sum()] = np.repeat(np.arange(len(samples)), counts)
+        return (order, index, segment), state
+
+    def select(self, data, x):
+        samples, index, segment = x
+        return PaddedBatch(jax.tree.map(lambda a: a[index], data.items),
+                           jax.tree.map(lambda a: a[samples], data.samples),
+                           segment, segment < self.batch_size)

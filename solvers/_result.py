@@ -1,0 +1,56 @@
+"""One vocabulary for what every loop returns.
+
+Iterative solves return lineax's or optimistix's `Solution` (`value`, `result`, `stats`);
+training loops return a `TrainingResult` with the same words: `model` (the value),
+`history`, `stats`, `wall_time_s` and a `result` from `RESULTS`, which extends
+`optimistix.RESULTS` (itself an extension of `lineax.RESULTS`) with the outcomes of
+training and of fixed-capacity buffers. `RESULTS.promote(item)` lifts a lineax or optimistix
+result into it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import optimistix as optx
+import xarray as xr
+
+
+class RESULTS(optx.RESULTS):  # pyright: ignore
+    """Outcomes of every solver and loop in `sciml.solvers`."""
+
+    successful = ""
+    nonfinite_loss = (
+        "The training loss became NaN or infinite: lower the learning rate, check the data "
+        "for NaN, or rescale the loss terms."
+    )
+    buffer_overflow = (
+        "A fixed-capacity buffer overflowed (a padded batch or a neighbour list): raise its "
+        "capacity."
+    )
+
+
+@dataclass(kw_only=True)
+class TrainingResult:
+    """What a training loop returns.
+
+    Attributes:
+        model: the trained model (the loop's value).
+        history: `xarray.Dataset` over `step` (or `epoch`): `loss`, `elapsed_s` (wall seconds
+            since the call started, compilation included) and every logged term or metric.
+        wall_time_s: seconds spent in the call, compilation included.
+        result: a `RESULTS` item; `RESULTS.successful` unless the loop was told not to raise
+            (`throw=False`) and failed.
+        stats: loop-specific numbers (steps, chunk times, loop kind, devices...).
+    """
+
+    model: Any
+    history: xr.Dataset
+    wall_time_s: float
+    result: Any = field(default_factory=lambda: RESULTS.successful)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def successful(self) -> bool:
+        return bool(self.result == RESULTS.successful)

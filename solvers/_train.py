@@ -1,0 +1,328 @@
+"""The one training driver: `fit` runs any Equinox model under any optax optimiser.
+
+Steps run in chunks of `log_every`; Python wakes only between chunks to log a history row,
+evaluate metrics, call callbacks, draw the progress bar, write a checkpoint and check the
+loss. A chunk is either one jitted `lax.scan` over its steps (`ScanLoop`: buffers reused,
+fastest for FFT and dense models) or a Python loop of one jitted, buffer-donating step
+(`PythonLoop`): XLA:CPU runs convolutions inside loop bodies on a slow generic path
+(jax-ml/jax#12868; an MgNO step took 17.9 s in a scan, 0.48 s on its own), so `AutoLoop`
+picks the Python loop exactly when the loss contains a convolution.
+
+With several local devices the driver shards each batch over a one-axis mesh (`batch`)
+and replicates the parameters; XLA inserts the gradient all-reduce.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from sciml.solvers._batching import AbstractBatcher, FullBatch
+from sciml.solvers._checkpoint import load_checkpoint, save_checkpoint
+from sciml.solvers._history import history_dataset
+from sciml.solvers._result import RESULTS, TrainingResult
+
+logger = logging.getLogger(__name__)
+
+
+class ScanLoop(eqx.Module):
+    """A chunk is one jitted `lax.scan` over its steps."""
+
+    def kind(self, has_convolution: Callable[[], bool]) -> str:
+        return "scan"
+
+
+class PythonLoop(eqx.Module):
+    """A chunk is a Python loop over one jitted step that donates its buffers."""
+
+    def kind(self, has_convolution: Callable[[], bool]) -> str:
+        return "python"
+
+
+class AutoLoop(eqx.Module):
+    """`PythonLoop` when the loss contains a convolution (jax#12868), else `ScanLoop`."""
+
+    def kind(self, has_convolution: Callable[[], bool]) -> str:
+        return "python" if has_convolution() else "scan"
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """What callbacks receive at each log point."""
+
+    step: int
+    model: Any
+    loss: float
+    metrics: dict[str, float]
+
+
+@dataclass(kw_only=True)
+class FitResult(TrainingResult):
+    """`TrainingResult` of `fit`, plus what continuing needs.
+
+    Attributes:
+        opt_state: the optimiser state (pass back to `fit` to continue).
+        step: optimiser steps taken, including those before a resume.
+        batcher_state: the batcher's state after the last step.
+    """
+
+    opt_state: Any = None
+    step: int = 0
+    batcher_state: Any = None
+
+
+def fit(
+    model: Any,
+    loss_fn: Callable[..., Any],
+    optimiser: optax.GradientTransformation,
+    *,
+    steps: int,
+    data: Any = None,
+    batcher: AbstractBatcher = FullBatch(),
+    key: jax.Array | None = None,
+    filter_spec: Any = eqx.is_inexact_array,
+    has_aux: bool = False,
+    log_every: int = 100,
+    metrics: Callable[[Any], dict[str, Any]] | None = None,
+    callbacks: Sequence[Callable[[LogRecord], bool | None]] = (),
+    project: Callable[[Any, Any], Any] | None = None,
+    opt_state: Any = None,
+    batcher_state: Any = None,
+    start_step: int = 0,
+    checkpoint: str | Path | None = None,
+    resume: bool = False,
+    loop: ScanLoop | PythonLoop | AutoLoop = AutoLoop(),
+    devices: Sequence[jax.Device] | None = None,
+    progress: bool = False,
+    desc: str = "train",
+    throw: bool = True,
+) -> FitResult:
+    """Minimise `loss_fn(model, batch)` over the leaves of `model` selected by `filter_spec`.
+
+    Args:
+        model: an Equinox module (any PyTree).
+        loss_fn: `(model, batch) -> loss`, or with `has_aux` `-> (loss, {name: scalar})`
+            (logged). `batch` is `batcher.select(data, ...)`: all of `data` by default.
+        optimiser: an optax transformation; `optax.lbfgs` and other `...ExtraArgs` ones get
+            `value`, `grad` and `value_fn`.
+        steps: optimiser steps of this call, counted from `start_step`.
+        data, batcher, key: what the steps see (`FullBatch`, `Minibatches`,
+            `PaddedBatches`); `key` drives the batcher's shuffling.
+        filter_spec: which leaves train (a bool PyTree prefix or a callable on leaves).
+        log_every: steps per chunk and per history row.
+        metrics: `model -> {name: scalar}` at each log point, outside the jit.
+        callbacks: called with a `LogRecord` at each log point; returning True stops.
+        project: `(model, data) -> model` applied (jitted) after every chunk, e.g. an exact
+            minimisation over one block of parameters.
+        opt_state, batcher_state, start_step: continue from an earlier `FitResult`.
+        checkpoint: file written atomically at each log point; with `resume=True` and the
+            file present, training restarts from it bit for bit.
+        loop: `AutoLoop()`, `ScanLoop()` or `PythonLoop()` (module docstring).
+        devices: devices to shard batches over (default: every local device).
+        progress: a tqdm bar on stderr, drawn only when stderr is a terminal.
+        desc: label of the progress bar, logs and history `phase`.
+        throw: raise `FloatingPointError` when the loss becomes NaN or infinite; with
+            False, stop and return the last finite model with `RESULTS.nonfinite_loss`.
+    """
+    steps, log_every, start_step = (_count(v, n) for v, n in ((steps, "steps"), (
+        log_every, "log_every"), (start_step, "start_step")))
+    if log_every < 1:
+        raise ValueError(f"log_every must be >= 1, got {log_every}")
+    t0 = time.perf_counter()
+    wrapped = optax.with_extra_args_support(optimiser)
+    params, static = eqx.partition(model, filter_spec)
+    opt_state = wrapped.init(params) if opt_state is None else opt_state
+    bstate = batcher.init(data, key) if batcher_state is None else batcher_state
+    rows: list[dict[str, float]] = []
+    step = start_step
+    if resume and checkpoint is not None and Path(checkpoint).exists():
+        (params, opt_state, bstate), meta = load_checkpoint(checkpoint, (params, opt_state,
+                                                                         bstate))
+        step, rows = int(meta["step"]), list(meta["history"])
+        logger.info("%s: resumed from %s at step %d", desc, checkpoint, step)
+    end = start_step + steps
+    mesh = _mesh(devices)
+    if mesh is not None:
+        params, opt_state = _place((params, opt_state), mesh, shard=False)
+        data = _place(data, mesh, shard=isinstance(batcher, FullBatch))
+    chunk, kind = None, None
+    bar = _bar(progress, end - step, desc)
+    result, stopped, seconds = RESULTS.successful, False, []
+    try:
+        while step < end:
+            n = min(log_every, end - step)
+            xs, new_bstate = batcher.plan(bstate, data, n)
+            if chunk is None:
+                kind = loop.kind(functools.partial(_has_convolution, loss_fn, params, static,
+                                                   batcher, data, xs))
+                chunk = _chunk(kind, loss_fn, wrapped, has_aux, project, batcher, mesh)
+            tc = time.perf_counter()
+            out = chunk(params, opt_state, static, data, filter_spec, xs, n)
+            loss = float(out[2])  # blocks until the chunk is done
+            seconds.append(time.perf_counter() - tc)
+            if not math.isfinite(loss):
+                if throw:
+                    raise FloatingPointError(f"{desc}: loss became {loss} by step {step + n}; "
+                                             + RESULTS[RESULTS.nonfinite_loss])
+                result = RESULTS.nonfinite_loss
+                logger.warning("%s: loss became %s by step %d; returning the model of step %d",
+                               desc, loss, step + n, step)
+                break
+            params, opt_state, _, aux = out
+            bstate, step = new_bstate, step + n
+            current = eqx.combine(params, static)
+            row = {"step": step, "loss": loss, "elapsed_s": time.perf_counter() - t0,
+                   **{k: float(v) for k, v in aux.items()}}
+            if metrics is not None:
+                row.update({k: float(v) for k, v in metrics(current).items()})
+            rows.append(row)
+            if bar is not None:
+                bar.set_postfix({k: f"{v:.3e}" for k, v in row.items()
+                                 if k not in ("step", "elapsed_s")}, refresh=False)
+                bar.update(n)
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, (params, opt_state, bstate),
+                                {"step": step, "history": rows, "desc": desc})
+            record = LogRecord(step, current, loss, {k: v for k, v in row.items() if k != "step"})
+            if any([cb(record) for cb in callbacks]):
+                stopped = True
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    wall = time.perf_counter() - t0
+    logger.info("%s: %d steps, loss %.3e, %.1f s", desc, step - start_step,
+                rows[-1]["loss"] if rows else float("nan"), wall)
+    stats = {"steps": step - start_step, "loop": kind, "chunk_seconds": seconds,
+             "stopped_early": stopped, "devices": 1 if mesh is None else mesh.size}
+    return FitResult(model=eqx.combine(params, static), history=history_dataset(rows, desc),
+                     wall_time_s=wall, result=result, stats=stats, opt_state=opt_state,
+                     step=step, batcher_state=bstate)
+
+
+def _count(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def _bar(progress: bool, total: int, desc: str):
+    # A bar redrawn into a log file is noise: terminals only.
+    if not (progress and sys.stderr.isatty()):
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, leave=False)
+
+
+def _mesh(devices: Sequence[jax.Device] | None) -> Mesh | None:
+    devices = jax.local_devices() if devices is None else list(devices)
+    return Mesh(np.array(devices), ("batch",)) if len(devices) > 1 else None
+
+
+def _shardable(a: Any, mesh: Mesh) -> bool:
+    return eqx.is_array(a) and a.ndim >= 1 and a.shape[0] % mesh.size == 0
+
+
+def _place(tree: Any, mesh: Mesh, *, shard: bool) -> Any:
+    """Arrays of `tree` on `mesh`: split along their leading axis (`shard`, where it
+    divides) or replicated."""
+    def put(a):
+        if not eqx.is_array(a):
+            return a
+        spec = PartitionSpec("batch") if shard and _shardable(a, mesh) else PartitionSpec()
+        return jax.device_put(a, NamedSharding(mesh, spec))
+
+    return jax.tree.map(put, tree)
+
+
+def _has_convolution(loss_fn, params, static, batcher, data, xs) -> bool:
+    """Whether the loss of one step contains a convolution (the printed jaxpr includes every
+    nested sub-jaxpr)."""
+    x = None if xs is None else jax.tree.map(lambda a: a[0], xs)
+    return "conv_general_dilated" in str(jax.make_jaxpr(
+        lambda p: loss_fn(eqx.combine(p, static), batcher.select(data, x)))(params))
+
+
+@functools.lru_cache(maxsize=32)
+def _chunk(kind: str, loss_fn, optimiser, has_aux: bool, project, batcher, mesh):
+    """The compiled chunk `(params, opt_state, static, data, spec, xs, n) -> (params,
+    opt_state, reduced loss, reduced aux)`.
+
+    Cached per (loss, optimiser, ...) so successive `fit` calls, such as the rounds of
+    adaptive sampling, reuse the compiled code: data and the static model are arguments.
+    """
+
+    def total_loss(p, static, batch):
+        out = loss_fn(eqx.combine(p, static), batch)
+        return out if has_aux else (out, {})
+
+    def one_step(p, s, static, data, x):
+        batch = batcher.select(data, x)
+        if mesh is not None:
+            batch = jax.tree.map(lambda a: jax.lax.with_sharding_constraint(a, NamedSharding(
+                mesh, PartitionSpec("batch") if _shardable(a, mesh) else PartitionSpec()))
+                if eqx.is_array(a) else a, batch)
+        (loss, aux), grads = jax.value_and_grad(total_loss, has_aux=True)(p, static, batch)
+        updates, s = optimiser.update(grads, s, p, value=loss, grad=grads,
+                                      value_fn=lambda q: total_loss(q, static, batch)[0])
+        return eqx.apply_updates(p, updates), s, loss, aux
+
+    @eqx.filter_jit
+    def finish(p, static, data, spec):
+        return eqx.filter(project(eqx.combine(p, static), data), spec)
+
+    def reduce(losses, aux):
+        return batcher.reduce(losses), jax.tree.map(batcher.reduce, aux)
+
+    if kind == "scan":
+        @eqx.filter_jit
+        def chunk(p, s, static, data, spec, xs, n):
+            def body(carry, x):
+                p, s, loss, aux = one_step(*carry, static, data, x)
+                return (p, s), (loss, aux)
+
+            (p, s), (losses, aux) = jax.lax.scan(body, (p, s), xs, length=n)
+            if project is not None:
+                p = eqx.filter(project(eqx.combine(p, static), data), spec)
+            return p, s, *reduce(losses, aux)
+
+        return chunk
+
+    # Only the first argument is kept: the step donates the parameters and optimiser state.
+    step = eqx.filter_jit(lambda args, p, s: one_step(p, s, *args), donate="all-except-first")
+
+    def chunk(p, s, static, data, spec, xs, n):
+        # The step donates its inputs: copy once, so the caller's arrays (and the last
+        # finite model, returned if this chunk diverges) survive.
+        p, s = jax.tree.map(lambda a: jnp.copy(a) if eqx.is_array(a) else a, (p, s))
+        losses, auxes = [], []
+        for i in range(n):
+            x = None if xs is None else jax.tree.map(lambda a, i=i: a[i], xs)
+            p, s, loss, aux = step((static, data, x), p, s)
+            losses.append(loss)
+            auxes.append(aux)
+        if project is not None:
+            p = finish(p, static, data, spec)
+        return p, s, *reduce(jnp.stack(losses), jax.tree.map(lambda *a: jnp.stack(a), *auxes))
+
+    return chunk
+
+
+def lbfgs(memory_size: int = 20) -> optax.GradientTransformationExtraArgs:
+    """optax's L-BFGS with a zoom line search: the second phase of PINN training."""
+    return optax.lbfgs(memory_size=memory_size)
