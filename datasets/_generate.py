@@ -26,6 +26,7 @@ import logging
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
@@ -70,12 +71,18 @@ class _Task:
 
 # --- is a spawn pool safe here? -------------------------------------------------------------
 def _main_frame():
-    """The frame running the `__main__` module's own code, if it is on this stack."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code.co_name == "<module>" and frame.f_globals.get("__name__") == "__main__":
-            return frame
-        frame = frame.f_back
+    """The frame running the `__main__` module's own code: on this thread's stack, else
+    on the main thread's (a call from a thread the script started); None if neither."""
+    stacks = [sys._getframe(1)]
+    main = threading.main_thread()
+    if threading.current_thread() is not main:
+        stacks.append(sys._current_frames().get(main.ident))
+    for frame in stacks:
+        while frame is not None:
+            code = frame.f_code
+            if code.co_name == "<module>" and frame.f_globals.get("__name__") == "__main__":
+                return frame
+            frame = frame.f_back
     return None
 
 

@@ -72,8 +72,9 @@ def load(
 
     Raises:
         KeyError: unknown `name` (the message lists the known ones).
-        ValueError: unsupported `resolution` or counts; a cached file that is unreadable or
-            fails a check (the message names the file and the fix).
+        ValueError: unsupported `resolution` or counts; both `workers` and `executor`; a
+            cached file that is unreadable or fails a check (the message names the file and
+            the fix).
     """
     family = get_family(name)
     n = family.layout.resolution(family.name, resolution)

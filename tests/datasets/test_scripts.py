@@ -89,3 +89,20 @@ def test_guard_detection(tmp_path, code, unsafe):
 
 def test_here_is_safe():
     assert spawn_unsafe_reason() is None  # pytest's own entry point is guarded
+
+
+def test_guard_detection_from_a_thread(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import threading\n"
+        "from sciml.datasets._generate import spawn_unsafe_reason as reason\n"
+        "out = []\n"
+        "t = threading.Thread(target=lambda: out.append(reason()))\n"
+        "t.start()\n"
+        "t.join()\n"
+        "print('unsafe' if out[0] else 'safe')\n"
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "unsafe"
