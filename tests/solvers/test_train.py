@@ -8,6 +8,7 @@ import optax
 import pytest
 
 from sciml.solvers import (
+    RESULTS,
     concat_histories,
     fit,
     lbfgs,
@@ -130,3 +131,17 @@ def test_checkpoint_errors(tmp_path, getkey):
     save_checkpoint(path, Linear(jnp.zeros(3), jnp.zeros(())), {"step": 0, "history": []})
     with pytest.raises(ValueError, match="does not match"):
         load_checkpoint(path, Linear(jnp.zeros(5), jnp.zeros(())))
+
+
+def test_training_outcome_nonfinite_loss_returned_when_asked():
+    """`throw=False`: a NaN loss stops training and returns the last finite model."""
+    model = (jnp.ones(2),)
+    loss = lambda m, d: jnp.where(jnp.sum(m[0]) < 1.5, jnp.nan, jnp.sum(m[0] ** 2))
+    res = fit(model, loss, optax.sgd(0.1), steps=30, log_every=2, throw=False)
+    assert res.result == RESULTS.nonfinite_loss and not res.successful
+    # m ← 0.8 m: the loss is finite at steps 0 and 1 (sum 2, 1.6) and NaN at step 2 (1.28),
+    # so the second chunk fails and the model after the first (step 2) comes back
+    assert res.step == 2 == int(res.stats["steps"]) and res.history.sizes["step"] == 1
+    np.testing.assert_allclose(res.model[0], [0.64, 0.64], rtol=1e-15)
+    with pytest.raises(FloatingPointError, match="loss became nan.*lower the learning rate"):
+        fit(model, loss, optax.sgd(0.1), steps=30, log_every=2)
