@@ -8,8 +8,10 @@ fastest for FFT and dense models) or a Python loop of one jitted, buffer-donatin
 (jax-ml/jax#12868; an MgNO step took 17.9 s in a scan, 0.48 s on its own), so `AutoLoop`
 picks the Python loop exactly when the loss contains a convolution.
 
-With several local devices the driver shards each batch over a one-axis mesh (`batch`)
-and replicates the parameters; XLA inserts the gradient all-reduce.
+With several devices (`jax.devices()`: every device of every process once
+`jax.distributed.initialize()` has run) the driver shards each batch over a one-axis mesh
+(`batch`) and replicates the parameters; XLA inserts the gradient all-reduce. Every process
+runs the same call on the same data and key, so all of them plan the same batches.
 """
 
 from __future__ import annotations
@@ -132,7 +134,7 @@ def fit(
         checkpoint: file written atomically at each log point; with `resume=True` and the
             file present, training restarts from it bit for bit.
         loop: `AutoLoop()`, `ScanLoop()` or `PythonLoop()` (module docstring).
-        devices: devices to shard batches over (default: every local device).
+        devices: devices to shard batches over (default: `jax.devices()`, all processes').
         progress: a tqdm bar on stderr, drawn only when stderr is a terminal.
         desc: label of the progress bar, logs and history `phase`.
         throw: raise `FloatingPointError` when the loss becomes NaN or infinite; with
@@ -170,6 +172,8 @@ def fit(
                 kind = loop.kind(functools.partial(_has_convolution, loss_fn, params, static,
                                                    batcher, data, xs))
                 chunk = _chunk(kind, loss_fn, wrapped, has_aux, project, batcher, mesh)
+            if mesh is not None and kind == "scan":  # the Python loop places each step's
+                xs = _place(xs, mesh, shard=False)
             tc = time.perf_counter()
             out = chunk(params, opt_state, static, data, filter_spec, xs, n)
             loss = float(out[2])  # blocks until the chunk is done
@@ -230,7 +234,7 @@ def _bar(progress: bool, total: int, desc: str):
 
 
 def _mesh(devices: Sequence[jax.Device] | None) -> Mesh | None:
-    devices = jax.local_devices() if devices is None else list(devices)
+    devices = jax.devices() if devices is None else list(devices)
     return Mesh(np.array(devices), ("batch",)) if len(devices) > 1 else None
 
 
@@ -240,12 +244,15 @@ def _shardable(a: Any, mesh: Mesh) -> bool:
 
 def _place(tree: Any, mesh: Mesh, *, shard: bool) -> Any:
     """Arrays of `tree` on `mesh`: split along their leading axis (`shard`, where it
-    divides) or replicated."""
+    divides) or replicated. Built from this process's copy shard by shard, which also works
+    when the mesh spans several processes."""
     def put(a):
         if not eqx.is_array(a):
             return a
         spec = PartitionSpec("batch") if shard and _shardable(a, mesh) else PartitionSpec()
-        return jax.device_put(a, NamedSharding(mesh, spec))
+        host = np.asarray(a)
+        return jax.make_array_from_callback(host.shape, NamedSharding(mesh, spec),
+                                            lambda index: host[index])
 
     return jax.tree.map(put, tree)
 
@@ -313,6 +320,8 @@ def _chunk(kind: str, loss_fn, optimiser, has_aux: bool, project, batcher, mesh)
         losses, auxes = [], []
         for i in range(n):
             x = None if xs is None else jax.tree.map(lambda a, i=i: a[i], xs)
+            if mesh is not None:
+                x = _place(x, mesh, shard=False)
             p, s, loss, aux = step((static, data, x), p, s)
             losses.append(loss)
             auxes.append(aux)

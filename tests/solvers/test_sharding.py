@@ -43,3 +43,65 @@ def test_two_devices_take_the_single_device_step():
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().endswith("ok")
+
+
+WORKER = textwrap.dedent("""
+    import sys
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(f"localhost:{sys.argv[2]}", num_processes=2,
+                               process_id=int(sys.argv[1]))
+    import equinox as eqx, jax.numpy as jnp, numpy as np, optax
+    from sciml.solvers import Minibatches, fit
+
+    rng = np.random.default_rng(0)  # every process holds the same data and key
+    x, y = rng.normal(size=(64, 3)), rng.normal(size=64)
+    model = eqx.nn.MLP(3, "scalar", 16, 2, key=jax.random.key(0))
+    loss = lambda m, b: jnp.mean((jax.vmap(m)(b[0]) - b[1]) ** 2)
+    devices = jax.local_devices() if "local" in sys.argv else None
+    res = fit(model, loss, optax.adam(1e-2), steps=6, data=(x, y), batcher=Minibatches(16),
+              key=jax.random.key(1), log_every=3, devices=devices)
+    leaves = jax.tree.leaves(eqx.filter(res.model, eqx.is_array))
+    flat = np.concatenate([np.asarray(a).ravel() for a in leaves] + [res.history.loss.values])
+    np.save(sys.argv[-1], flat)
+    print("devices", res.stats["devices"])
+""")
+
+
+def test_two_processes_take_the_single_process_steps(tmp_path):
+    """`jax.distributed.initialize` on two CPU processes (gloo collectives): the mesh spans
+    both, and training matches one process to 1e-12."""
+    import socket
+
+    import numpy as np
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = str(s.getsockname()[1])
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    env.pop("XLA_FLAGS", None)
+    procs = [subprocess.Popen([sys.executable, str(script), str(i), port, str(tmp_path / f"{i}")],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err[-3000:]
+        assert "devices 2" in out
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = str(s.getsockname()[1])
+    # the same run with the mesh on each process's own device only: no communication
+    single = [subprocess.Popen([sys.executable, str(script), str(i), port, "local",
+                                str(tmp_path / f"single{i}")], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+              for i in range(2)]
+    for p in single:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0 and "devices 1" in out, err[-3000:]
+    two = [np.load(tmp_path / f"{i}.npy") for i in range(2)]
+    one = np.load(tmp_path / "single0.npy")
+    np.testing.assert_array_equal(two[0], two[1])  # both processes hold the same model
+    np.testing.assert_allclose(two[0], one, rtol=1e-12, atol=1e-14)
