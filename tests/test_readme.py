@@ -1,0 +1,59 @@
+"""The README's Python examples: their imports resolve (fast), and each runs as written and
+meets the accuracy its capability row claims (slow)."""
+
+import ast
+import importlib
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_every_example_parses_and_its_imports_resolve():
+    found = blocks()
+    assert len(found) == len(CHECKS)
+    for code in found:
+        for node in ast.walk(ast.parse(code)):
+            if isinstance(node, ast.ImportFrom):
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    assert hasattr(module, alias.name), f"{node.module} has no {alias.name}"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    importlib.import_module(alias.name)
+
+
+# What each example must reach: the targets of the capability rows it demonstrates.
+CHECKS = [
+    # quantum_wells rows: rel. energy error <= 1e-5, psi L2 <= 1e-4 for every state returned
+    "errs = [compare_with_exact(s, well) for s in states]\n"
+    "assert all(e['energy_rel_error'] <= 1e-5 and e['psi_l2_error'] <= 1e-4 for e in errs), errs",
+    # pde.burgers.rad: rel. L2 <= 1e-3
+    "assert reference_error(burgers, result.model) <= 1e-3",
+    # operator.darcy.fno: test rel. L2 <= 2e-2
+    "assert field_errors(result.model, test.a.values, test.u.values).mean() <= 2e-2",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("index", [
+    pytest.param(0, id="eigen", marks=pytest.mark.xfail(
+        strict=True, reason="issue 12: the defaults miss on state 2 (4.6e-4 rel. energy)")),
+    pytest.param(1, id="pinn"),
+    pytest.param(2, id="operator"),
+])
+def test_example_runs_and_meets_its_target(index, tmp_path):
+    code = blocks()[index] + "\n" + CHECKS[index] + "\n"
+    env = {**os.environ, "SCIML_DATA_DIR": str(tmp_path / "data")}
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=3 * 3600)
+    assert out.returncode == 0, out.stderr[-3000:]
