@@ -65,8 +65,9 @@ def worker(kind: str, size: str, lbfgs_steps: int | None) -> dict:
     if kind == "sciml-best":
         jax.config.update("jax_enable_x64", True)
     from sciml.problems.pde import Burgers
-    from sciml.solvers import PINNConfig, Soft, build_network, make_sampler, predict, train_pinn
+    from sciml.solvers import PINNConfig, Soft, predict, train_pinn
     from sciml.validation.cases.pde import STUDY
+    from sciml.validation.factories import build_network, make_sampler
 
     if kind == "sciml-same":
         problem = Burgers(t_end=T_END)

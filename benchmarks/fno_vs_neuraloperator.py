@@ -105,8 +105,8 @@ def run_sciml(kind: str, x: np.ndarray, y: np.ndarray, warmup: int, timed: int) 
     import jax.numpy as jnp
     import optax
 
-    from sciml.neural_operators import FNO, cast, count_params
-    from sciml.solvers import OperatorConfig, field_map, train_operator
+    from sciml.neural_operators import FNO, cast, count_params, field_map
+    from sciml.solvers import OperatorConfig, train_operator
 
     load0 = os.getloadavg()
     modes = SCIML_MODES[kind]

@@ -1,20 +1,32 @@
-"""Atomic file writes: a file is either its old content or its complete new content.
+"""Files the toolkit writes: atomically, and read back without pickle.
+
+Atomic writes: a file is either its old content or its complete new content.
 
 Every file the toolkit writes goes through here. The new content is written to a temporary
 file in the target's directory (same filesystem, so the rename is atomic), flushed to disk,
 then renamed onto the target with `os.replace`. A crash or an exception at any point before
 the rename leaves the target untouched and removes the temporary file.
+
+Checkpoints: one file, a JSON header line (step, history, user metadata) followed by the
+leaves of a PyTree written with `equinox.tree_serialise_leaves`. No pickle: loading a
+checkpoint cannot run code. PRNG keys are stored as their raw key data.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text"]
+import equinox as eqx
+import jax
+
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "load_checkpoint",
+           "save_checkpoint"]
 
 TMP_SUFFIX = ".tmp"
 
@@ -90,3 +102,50 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> None:
     """Write `text` to `path` atomically, encoded with `encoding` (see `atomic_path`)."""
     atomic_write_bytes(path, text.encode(encoding))
+
+
+_MAGIC = "sciml-checkpoint-v1"
+
+
+def _is_key(x: Any) -> bool:
+    return isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
+def _raw(tree: Any) -> Any:
+    return jax.tree.map(lambda x: jax.random.key_data(x) if _is_key(x) else x, tree)
+
+
+def save_checkpoint(path: str | Path, tree: Any, meta: dict[str, Any]) -> None:
+    """Write `tree`'s array leaves and JSON-able `meta` to `path` atomically (no pickle)."""
+    header = json.dumps({"format": _MAGIC, **meta}, allow_nan=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(header.encode() + b"\n")
+        eqx.tree_serialise_leaves(f, _raw(tree))
+
+
+def load_checkpoint(path: str | Path, like: Any) -> tuple[Any, dict[str, Any]]:
+    """Read a checkpoint written by `save_checkpoint` into the structure of `like`.
+
+    Raises:
+        FileNotFoundError: no file at `path`.
+        ValueError: the file is not a sciml checkpoint or does not match `like`.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    with open(path, "rb") as f:
+        try:
+            meta = json.loads(f.readline())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            meta = None
+        if not isinstance(meta, dict) or meta.get("format") != _MAGIC:
+            raise ValueError(f"{path} is not a sciml checkpoint (expected header {_MAGIC!r})")
+        try:
+            raw = eqx.tree_deserialise_leaves(f, _raw(like))
+        except Exception as e:  # equinox raises several types on a structure mismatch
+            raise ValueError(
+                f"checkpoint {path} does not match the model/optimiser it is loaded into: {e}"
+            ) from e
+    tree = jax.tree.map(lambda r, x: jax.random.wrap_key_data(r, impl=jax.random.key_impl(x))
+                        if _is_key(x) else r, raw, like)
+    return tree, meta

@@ -1,15 +1,9 @@
-"""Batchers: which data each optimiser step of `fit` sees.
-
-A batcher plans on the host and selects inside the compiled step, so a whole chunk of
-steps runs as one `lax.scan` whose per-step input is a small array of indices:
-
-- `init(data, key) -> state`; `plan(state, data, n) -> (xs, state)`: the inputs of the
-  next `n` steps (leading axis `n`), or `None` when every step sees the same data;
-- `select(data, x) -> batch`: the batch of one step (traced);
-- `reduce(per_step) -> value`: what a history row reports for a chunk.
-
-States are PyTrees of arrays, so checkpoints hold them and a resumed run draws the same
-batches. Minibatch orders follow one key: epoch e uses `permutation(split(k_e)[1], n)` and
+"""Batchers: which data each optimiser step of `fit` sees. They plan on the host and select
+inside the compiled step, so a chunk of steps is one `lax.scan` over small index arrays:
+`init(data, key) -> state`; `plan(state, data, n) -> (xs, state)`, the next `n` steps'
+inputs (None when every step sees the same data); `select(data, x) -> batch` (traced);
+`reduce(per_step)`, what a history row reports. States are PyTrees of arrays, so a resumed
+run draws the same batches. Epoch e shuffles by `permutation(split(k_e)[1], n)`, and
 `k_{e+1} = split(k_e)[0]`.
 """
 

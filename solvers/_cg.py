@@ -1,17 +1,13 @@
 """Conjugate gradients as a `lineax` solver that records its residual history.
 
-`lx.linear_solve(A, b, CG(rtol=1e-6, max_steps=500))` stops when ‖r‖₂ ≤ rtol·‖b‖₂, the one
-rule every Krylov solver of the project and every baseline it is compared with uses.
-(`lineax.CG` tests each residual entry against atol + rtol·|b_i|, which never holds with
-atol = 0 where b has zeros, and records neither per-step residuals nor their history.)
-The solution's `stats` hold `num_steps` and `residuals`: ‖r_k‖₂/‖b‖₂ for k = 0 … max_steps,
-NaN after the last step. Running out of steps is `RESULTS.max_steps_reached`, which
-`linear_solve` raises (inside `jit` too) unless `throw=False`; a search direction with
-pᵀAp ≤ 0 (an operator that is not positive definite) is `RESULTS.breakdown`.
-
-`options`: `preconditioner`, a positive definite `lx.AbstractLinearOperator` M ≈ A⁻¹
-(Jacobi, or a learned one); `y0`, the initial guess (default 0). Differentiable through
-`linear_solve`'s implicit adjoint, which solves the transposed (same) system.
+`lx.linear_solve(A, b, CG(rtol=1e-6, max_steps=500))` stops when ‖r‖₂ ≤ rtol·‖b‖₂, the rule
+every Krylov solver here and every baseline uses (`lineax.CG` tests each entry against
+atol + rtol·|b_i|, never met with atol = 0 where b has zeros, and keeps no history).
+`stats`: `num_steps`, and `residuals` ‖r_k‖₂/‖b‖₂ for k = 0 … max_steps (NaN after the last
+step). Out of steps is `max_steps_reached` and pᵀAp ≤ 0 (not positive definite) is
+`breakdown`: `linear_solve` raises them, inside `jit` too, unless `throw=False`.
+`options`: `preconditioner` (a positive definite operator M ≈ A⁻¹) and `y0` (default 0).
+Differentiable through `linear_solve`'s implicit adjoint.
 """
 
 from __future__ import annotations
@@ -25,13 +21,8 @@ import lineax as lx
 
 
 class CG(lx.AbstractLinearSolver):
-    """(Preconditioned) conjugate gradients for symmetric positive definite operators on
-    one array.
-
-    Attributes:
-        rtol: stop when ‖b − A y‖₂ ≤ rtol · ‖b‖₂.
-        max_steps: iterations before giving up; the residual history has max_steps + 1 slots.
-    """
+    """(Preconditioned) CG for a symmetric positive definite operator on one array: stop
+    when ‖b − A y‖₂ ≤ `rtol`·‖b‖₂, give up after `max_steps` iterations."""
 
     rtol: float
     max_steps: int = eqx.field(static=True, default=1000)

@@ -5,19 +5,13 @@ states, one at a time, following "Physics-Informed Neural Networks for One-Dimen
 Quantum Well Problems": a trial function that vanishes at the walls, a loss of mean
 squared residual plus a normalisation penalty, and the energy either fixed or trained.
 
-Three phases per state, all on `solvers.train.fit`:
-
-1. Ritz warm start (Adam on the Rayleigh quotient ∫ψ'² + Vψ² / ∫ψ², deflated against the
-   states already found). By the variational principle this picks the *lowest* state
-   orthogonal to the earlier ones, which the residual loss alone cannot: every eigenpair
-   zeroes it. The energy then starts at the Rayleigh quotient.
-2. Adam on the residual loss with the energy trainable (or fixed).
-3. L-BFGS on the same loss, for the last digits.
-
-Where V jumps, ψ'' jumps with it; a single smooth network smears that kink. The trial
-function is then `PiecewiseC1Ansatz`: one network per region, ψ and ψ' continuous at the
-jumps by construction, collocation on Gauss-Legendre nodes inside each region so the
-residual is never evaluated on a jump.
+Three phases per state, all on `fit`: (1) a Ritz warm start, Adam on the Rayleigh quotient
+∫ψ'² + Vψ² / ∫ψ² deflated against the states found, which by the variational principle
+picks the *lowest* remaining state (every eigenpair zeroes the residual, so the residual
+loss alone cannot); (2) Adam and (3) L-BFGS on the residual loss, the energy trainable (or
+fixed). Where V jumps, ψ'' jumps with it and one smooth network smears the kink: the trial
+function is then `PiecewiseC1Ansatz`, one network per region joined C¹, collocated on
+Gauss-Legendre nodes inside each region.
 """
 
 from __future__ import annotations
@@ -26,7 +20,6 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import equinox as eqx
 import jax
@@ -35,23 +28,12 @@ import numpy as np
 import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciml.pinn import DirichletAnsatz, PiecewiseC1Ansatz
-from sciml.solvers._history import concat_histories
+from sciml.pinn import DirichletAnsatz, EigenModel, PiecewiseC1Ansatz
+from sciml.problems.quantum_wells import QuantumWell
 from sciml.solvers._result import TrainingResult
-from sciml.solvers._train import fit, lbfgs
+from sciml.solvers._train import concat_histories, fit, lbfgs
 
 logger = logging.getLogger(__name__)
-
-
-class WellProblem(Protocol):
-    """What the solver needs of a problem: the box, the potential and where it jumps."""
-
-    L: float
-
-    @property
-    def breakpoints(self) -> np.ndarray: ...
-
-    def potential(self, x): ...
 
 
 @dataclass(frozen=True)
@@ -105,23 +87,6 @@ class EigenPINNConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
 
 
-class EigenModel(eqx.Module):
-    """A trial wavefunction and its energy: the trainable state of one eigen-PINN solve.
-
-    The energy is stored in units of `unit` (the problem's energy scale): the loss's
-    curvature along E is ∫ψ²/unit² ≈ 1/unit², so a raw E would train orders of magnitude
-    slower than the network weights.
-    """
-
-    psi: DirichletAnsatz | PiecewiseC1Ansatz
-    e: Float[Array, ""]
-    unit: float = eqx.field(static=True)
-
-    @property
-    def energy(self) -> Float[Array, ""]:
-        return self.e * self.unit
-
-
 @dataclass(kw_only=True)
 class EigenSolution(TrainingResult):
     """One solved state: a `TrainingResult` whose `model` is the trained `EigenModel`, with
@@ -158,7 +123,7 @@ class _Grid(eqx.Module):
     previous: tuple[Array, ...]  # per region: (n_prev, n_nodes)
 
 
-def _make_grid(problem: WellProblem, edges, n: int, previous: Sequence[EigenSolution]) -> _Grid:
+def _make_grid(problem: QuantumWell, edges, n: int, previous: Sequence[EigenSolution]) -> _Grid:
     xs, ws = _gauss(edges, n)
     vs = [np.asarray(problem.potential(x), dtype=np.float64) for x in xs]
     prev = []
@@ -212,15 +177,10 @@ def _loss_optimal_energy(model: EigenModel, grid: _Grid) -> Array:
     return num / den
 
 
-def solve_eigenstate(
-    problem: WellProblem,
-    index: int = 1,
-    *,
-    previous: Sequence[EigenSolution] = (),
-    config: EigenPINNConfig = EigenPINNConfig(),
-    key: PRNGKeyArray,
-    progress: bool = False,
-) -> EigenSolution:
+def solve_eigenstate(problem: QuantumWell, index: int = 1, *,
+                     previous: Sequence[EigenSolution] = (),
+                     config: EigenPINNConfig = EigenPINNConfig(), key: PRNGKeyArray,
+                     progress: bool = False) -> EigenSolution:
     """Find the lowest eigenstate orthogonal to `previous` (the ground state if none).
 
     Args:
@@ -285,18 +245,15 @@ def solve_eigenstate(
     else:
         spec = only_psi
 
-    if config.adam_steps:
-        sched = optax.cosine_decay_schedule(config.adam_lr, config.adam_steps, alpha=1e-2)
-        r = fit(model, residual_loss, optax.adam(sched), steps=config.adam_steps,
-                filter_spec=spec, metrics=energy_metric, project=project,
-                desc=f"state {index}: Adam", **common)
-        model = r.model
-        histories.append(r.history)
-    if config.lbfgs_steps:
-        r = fit(model, residual_loss, lbfgs(), steps=config.lbfgs_steps, filter_spec=spec,
-                metrics=energy_metric, project=project, desc=f"state {index}: L-BFGS", **common)
-        model = r.model
-        histories.append(r.history)
+    sched = optax.cosine_decay_schedule(config.adam_lr, max(config.adam_steps, 1), alpha=1e-2)
+    for steps, optimiser, name in ((config.adam_steps, optax.adam(sched), "Adam"),
+                                   (config.lbfgs_steps, lbfgs(), "L-BFGS")):
+        if steps:
+            r = fit(model, residual_loss, optimiser, steps=steps, filter_spec=spec,
+                    metrics=energy_metric, project=project, desc=f"state {index}: {name}",
+                    **common)
+            model = r.model
+            histories.append(r.history)
 
     _, norm, kinetic, _ = _terms(model, grid, scale)
     logger.info("state %d: trained E %.12g, loss-optimal E %.12g, Rayleigh %.12g", index,
@@ -308,14 +265,8 @@ def solve_eigenstate(
                          wall_time_s=wall, stats={"pieces": len(edges) - 1, "scale": scale})
 
 
-def solve_eigenstates(
-    problem: WellProblem,
-    n: int,
-    *,
-    config: EigenPINNConfig = EigenPINNConfig(),
-    key: PRNGKeyArray,
-    progress: bool = False,
-) -> list[EigenSolution]:
+def solve_eigenstates(problem: QuantumWell, n: int, *, config: EigenPINNConfig = EigenPINNConfig(),
+                      key: PRNGKeyArray, progress: bool = False) -> list[EigenSolution]:
     """The lowest `n` states, each deflated against those found before it."""
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")

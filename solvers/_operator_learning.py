@@ -1,100 +1,24 @@
-"""Supervised training of neural operators on (input field, output field) pairs.
-
-`train_operator` minimises the mean per-sample relative L2 error (the loss of the FNO and
-MgNO papers) with AdamW and a cosine learning-rate decay, in shuffled minibatches, on the
-training driver `fit`: one chunk (and one history row) per epoch, a `lax.scan` over the
-epoch's batches, or a Python loop of jitted steps for convolutional models (MgNO) whose
-convolutions XLA:CPU runs slowly inside loop bodies (`AutoLoop`, jax-ml/jax#12868).
-
-Models are wrapped in `FieldMap`, which makes every operator a function from one input
-field to one output field (FNO/MgNO take channel-first arrays, DeepONet takes sensor values
-and query points) and applies a scalar normalisation of inputs and outputs. Scalar (not
-pointwise) statistics keep the map resolution-agnostic: the same weights apply on a 32×32
-and a 64×64 grid, which the resolution-transfer study relies on.
+"""Supervised training of neural operators (wrapped in a `FieldMap`) on field pairs:
+the mean per-sample relative L2 loss of the FNO and MgNO papers, AdamW with cosine decay,
+shuffled minibatches on `fit`, one chunk and history row per epoch.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from sciml.neural_operators import cast
+from sciml.neural_operators import FieldMap, cast
 from sciml.solvers._batching import Minibatches
 from sciml.solvers._evaluate import predict, relative_l2
 from sciml.solvers._result import TrainingResult
 from sciml.solvers._train import AutoLoop, LogRecord, PythonLoop, ScanLoop, fit
-
-logger = logging.getLogger(__name__)
-
-
-class FieldMap(eqx.Module):
-    """An operator as a map from one input field to one output field.
-
-    `__call__(u)` takes an input sample of shape `(*spatial)` (one channel) and returns the
-    output sample `(*spatial_out)`. Inside, the input is normalised by scalar statistics,
-    the wrapped model is applied, and the output is de-normalised.
-
-    Attributes:
-        model: an FNO or MgNO (`(channels, *spatial) -> (channels, *spatial)`), or a
-            DeepONet (`cartesian(u, queries)`), in which case `queries` are the output
-            points, shape `(n, d)`.
-        queries: DeepONet query points `(n, d)`, `None` for grid operators.
-        x_stats, y_stats: (mean, std) of inputs and outputs over the training set; fixed
-            (never trained, see `trainable`).
-    """
-
-    model: Any
-    x_stats: jax.Array
-    y_stats: jax.Array
-    queries: jax.Array | None = None
-
-    def __call__(self, u: jax.Array) -> jax.Array:
-        z = (u - self.x_stats[0]) / self.x_stats[1]
-        if self.queries is not None:
-            out = self.model.cartesian(z.reshape(-1), self.queries)
-            # Outputs on the input's grid keep its shape; other query sets give (n,).
-            out = out.reshape(u.shape) if out.size == u.size else out
-        else:
-            out = self.model(z[None])[0]
-        return out * self.y_stats[1] + self.y_stats[0]
-
-    def trainable(self) -> Any:
-        """Filter spec: every inexact array of the model; the statistics and query points
-        stay fixed (otherwise weight decay would shrink them)."""
-        spec = jax.tree.map(eqx.is_inexact_array, self)
-        return eqx.tree_at(lambda m: (m.x_stats, m.y_stats, m.queries), spec,
-                           replace=(False, False, None if self.queries is None else False),
-                           is_leaf=lambda x: x is None)
-
-    def at_queries(self, queries: jax.Array) -> FieldMap:
-        """The same DeepONet evaluated at other output points `(n, d)`."""
-        if self.queries is None:
-            raise ValueError("at_queries applies to DeepONet maps; grid operators take the "
-                             "output grid from the input")
-        return eqx.tree_at(lambda m: m.queries, self, jnp.asarray(queries, self.queries.dtype))
-
-
-def field_map(model, x_train: np.ndarray, y_train: np.ndarray,
-              queries: np.ndarray | None = None) -> FieldMap:
-    """Wrap `model` with scalar statistics of the training inputs `(n, *spatial)` and
-    outputs `(n, *spatial_out)`, in the model's floating dtype."""
-    dtype = _dtype_of(model)
-
-    def stats(a):
-        a = np.asarray(a, dtype=np.float64)
-        std = float(a.std())
-        return jnp.asarray([a.mean(), std if std > 0 else 1.0], dtype)
-
-    q = None if queries is None else jnp.asarray(queries, dtype)
-    return FieldMap(model, stats(x_train), stats(y_train), q)
 
 
 @dataclass(frozen=True)
@@ -154,18 +78,11 @@ def field_errors(fmap: FieldMap, x: np.ndarray, y: np.ndarray) -> np.ndarray:
                        axis=tuple(range(1, np.ndim(y))))
 
 
-def train_operator(
-    fmap: FieldMap,
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    config: OperatorConfig = OperatorConfig(),
-    *,
-    key: jax.Array,
-    x_test: np.ndarray | None = None,
-    y_test: np.ndarray | None = None,
-    progress: bool = False,
-    callbacks: Sequence[Callable[[LogRecord], bool | None]] = (),
-    **fit_options: Any,
+def train_operator(fmap: FieldMap, x_train: np.ndarray, y_train: np.ndarray,
+                   config: OperatorConfig = OperatorConfig(), *, key: jax.Array,
+                   x_test: np.ndarray | None = None, y_test: np.ndarray | None = None,
+                   progress: bool = False,
+                   callbacks: Sequence[Callable[[LogRecord], bool | None]] = (), **fit_options: Any
 ) -> OperatorResult:
     """Train `fmap` on pairs `x_train (n, *spatial)` → `y_train (n, *spatial_out)`.
 
@@ -229,8 +146,3 @@ def _check_pairs(what: str, x: np.ndarray, y: np.ndarray) -> None:
     for name, a in (("inputs", x), ("outputs", y)):
         if not np.all(np.isfinite(np.asarray(a))):
             raise ValueError(f"{what} {name} contain NaN or inf; regenerate or clean the data")
-
-
-def _dtype_of(tree) -> Any:
-    leaves = jax.tree.leaves(eqx.filter(tree, eqx.is_inexact_array))
-    return leaves[0].dtype if leaves else jnp.float32

@@ -1,15 +1,7 @@
-"""Physics-informed training of a network on a `PDEProblem`, with adaptive sampling.
-
-`train_pinn(problem, net, sampler, config, key=...)` wraps the network into a trial function
-(`Hard()`: u = lift + distance·N meets the boundary data exactly; `Soft()`: boundary and
-initial losses), then alternates `config.rounds` rounds of Adam on the current collocation
-set with `sampler.step`, and finishes with L-BFGS on the last set, every phase on `fit`.
-The loss is an object: `ResidualLoss()` (mean squared PDE residual, optionally causally
-weighted) or `RitzLoss()` (the problem's energy functional, Deep Ritz). Residuals are
-computed by JAX autodiff inside the problem (`problem.residual`).
-
-Errors are measured by `reference_error(problem, model)`: sqrt(∫(u − u_ref)² / ∫u_ref²) by
-the problem's error quadrature, against its reference solution.
+"""Physics-informed training on a `PDEProblem` with adaptive sampling: `train_pinn`
+alternates Adam rounds on `fit` with `sampler.step`, then L-BFGS; the loss
+(`ResidualLoss`, `RitzLoss`) and the boundary treatment (`Hard`, `Soft`) are objects.
+Errors against the reference: `reference_error(problem, model)`.
 """
 
 from __future__ import annotations
@@ -29,10 +21,9 @@ import optax
 from sciml.pinn import HardConstraint
 from sciml.problems.pde import PDEProblem, SpaceTime
 from sciml.solvers._evaluate import predict, relative_l2
-from sciml.solvers._history import concat_histories
 from sciml.solvers._result import TrainingResult
 from sciml.solvers._sampling import AbstractSampler, SamplerState
-from sciml.solvers._train import fit, lbfgs
+from sciml.solvers._train import concat_histories, fit, lbfgs
 
 logger = logging.getLogger(__name__)
 
@@ -182,19 +173,12 @@ class PINNResult(TrainingResult):
     config: PINNConfig
 
 
-def train_pinn(
-    problem: PDEProblem,
-    net,
-    sampler: AbstractSampler,
-    config: PINNConfig = PINNConfig(),
-    *,
-    loss: ResidualLoss | RitzLoss = ResidualLoss(),
-    constraint: Hard | Soft | None = None,
-    optimiser: optax.GradientTransformation | None = None,
-    key: jax.Array,
-    progress: bool = False,
-    eval_every_round: bool = False,
-) -> PINNResult:
+def train_pinn(problem: PDEProblem, net, sampler: AbstractSampler,
+               config: PINNConfig = PINNConfig(), *,
+               loss: ResidualLoss | RitzLoss = ResidualLoss(),
+               constraint: Hard | Soft | None = None,
+               optimiser: optax.GradientTransformation | None = None, key: jax.Array,
+               progress: bool = False, eval_every_round: bool = False) -> PINNResult:
     """Train `net` (a scalar network of one point) on `problem` with `sampler`.
 
     Args:

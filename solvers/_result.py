@@ -1,11 +1,7 @@
-"""One vocabulary for what every loop returns.
-
-Iterative solves return lineax's or optimistix's `Solution` (`value`, `result`, `stats`);
-training loops return a `TrainingResult` with the same words: `model` (the value),
-`history`, `stats`, `wall_time_s` and a `result` from `RESULTS`, which extends
-`optimistix.RESULTS` (itself an extension of `lineax.RESULTS`) with the outcomes of
-training and of fixed-capacity buffers. `RESULTS.promote(item)` lifts a lineax or optimistix
-result into it.
+"""One vocabulary for what every loop returns: iterative solves give lineax's or
+optimistix's `Solution` (`value`, `result`, `stats`), training loops a `TrainingResult`
+(`model`, `history`, `stats`, `wall_time_s`, `result`). `RESULTS` extends optimistix's (and
+so lineax's) outcomes; `RESULTS.promote(item)` lifts theirs into it.
 """
 
 from __future__ import annotations

@@ -1,24 +1,13 @@
-"""Collocation samplers for PINN training behind one interface.
-
-A sampler is a small immutable object with two methods, in the optimistix style:
-
-- `init(domain, key) -> SamplerState`: the first collocation set;
-- `step(state, residual, key) -> SamplerState`: the next set, given `residual`, a
-  callable PyTree (`ResidualField`) mapping one point `(dim,)` to the PDE residual of
-  the current model there.
-
-The PINN loop (`sciml.solvers.train_pinn`) alternates training rounds with `step`,
-so a new strategy is one class. Provided: `Uniform` (fresh uniform points each round),
-`QuasiRandom` (scrambled Sobol or Latin hypercube, fixed), `Quadrature` (tensor
-Gauss–Legendre with weights, fixed; for energies), `RAR` (residual-based adaptive
-refinement: add the worst candidates), `RAD` (residual-based adaptive distribution:
-resample ∝ |r|^k / mean|r|^k + c) and `AAS` (adversarial adaptive sampling: a
-normalising flow trained to seek the residual).
+"""Collocation samplers: `init(domain, key)` gives the first set, `step(state, domain,
+residual, key)` the next from `residual` (a `ResidualField`: one point `(dim,)` -> the
+PDE residual of the current model); `train_pinn` alternates training rounds with `step`, so
+a new strategy is one class. `Uniform`, `QuasiRandom` (Sobol/LHS), `Quadrature` (Gauss,
+for energies), `RAR` (add the worst candidates), `RAD` (resample ∝ |r|^k/mean + c) and
+`AAS` (a normalising flow trained to seek the residual).
 """
 
 from __future__ import annotations
 
-import abc
 import logging
 from typing import Any
 
@@ -35,32 +24,28 @@ logger = logging.getLogger(__name__)
 
 
 class SamplerState(eqx.Module):
-    """The current collocation set.
-
-    Attributes:
-        points: shape `(n, dim)`.
-        weights: quadrature weights `(n,)` summing to the domain volume, or None for
-            equal weights (Monte Carlo).
-        aux: sampler-specific state (the flow and its optimiser state for AAS).
-        history: per-round scalars the sampler wants reported (name -> list).
-    """
+    """The collocation set: `points` `(n, dim)`; `weights` `(n,)` summing to the domain
+    volume, or None (equal, Monte Carlo); `aux`, the sampler's own state (AAS: its flow)."""
 
     points: Float[Array, "n dim"]
     weights: Float[Array, " n"] | None = None
     aux: Any = None
-    history: dict = eqx.field(default_factory=dict, static=True)
 
 
 class AbstractSampler(eqx.Module):
-    """Contract: `init(domain, key)` and `step(state, residual, key)`."""
+    """Contract: `init(domain, key)`, `step(state, domain, residual, key)` and
+    `new_points(state)`; samplers with `n_points` start from that many uniform points."""
 
-    @abc.abstractmethod
+    def __check_init__(self):
+        if hasattr(self, "n_points"):
+            _check_n(self.n_points)
+
     def init(self, domain: Geometry, key: PRNGKeyArray) -> SamplerState:
         """The first collocation set in `domain`."""
+        return SamplerState(domain.sample(key, self.n_points))
 
-    def step(
-        self, state: SamplerState, domain: Geometry, residual, key: PRNGKeyArray
-    ) -> SamplerState:
+    def step(self, state: SamplerState, domain: Geometry, residual, key: PRNGKeyArray
+             ) -> SamplerState:
         """The next collocation set; the default keeps the current one."""
         return state
 
@@ -96,12 +81,6 @@ class Uniform(AbstractSampler):
     n_points: int = eqx.field(static=True)
     resample: bool = eqx.field(static=True, default=True)
 
-    def __check_init__(self):
-        _check_n(self.n_points)
-
-    def init(self, domain, key):
-        return SamplerState(domain.sample(key, self.n_points))
-
     def step(self, state, domain, residual, key):
         return self.init(domain, key) if self.resample else state
 
@@ -114,9 +93,6 @@ class QuasiRandom(AbstractSampler):
 
     n_points: int = eqx.field(static=True)
     method: str = eqx.field(static=True, default="sobol")
-
-    def __check_init__(self):
-        _check_n(self.n_points)
 
     @property
     def name(self):
@@ -160,12 +136,8 @@ class RAR(AbstractSampler):
     n_candidates: int = eqx.field(static=True, default=20000)
 
     def __check_init__(self):
-        _check_n(self.n_points)
         _check_n(self.n_add, "n_add")
         _check_n(self.n_candidates, "n_candidates")
-
-    def init(self, domain, key):
-        return SamplerState(domain.sample(key, self.n_points))
 
     def step(self, state, domain, residual, key):
         cand = domain.sample(key, self.n_candidates)
@@ -192,14 +164,10 @@ class RAD(AbstractSampler):
     weighted: bool = eqx.field(static=True, default=False)
 
     def __check_init__(self):
-        _check_n(self.n_points)
         if self.n_candidates < self.n_points:
             raise ValueError("n_candidates must be at least n_points")
         if not (self.k >= 0 and self.c >= 0):
             raise ValueError(f"RAD needs k >= 0 and c >= 0, got k={self.k}, c={self.c}")
-
-    def init(self, domain, key):
-        return SamplerState(domain.sample(key, self.n_points))
 
     def step(self, state, domain, residual, key):
         kc, ks = jax.random.split(key)
@@ -209,9 +177,8 @@ class RAD(AbstractSampler):
         q = p / jnp.mean(p)  # density of the draw relative to uniform
         # Drawing without replacement (the paper's way) biases importance weights once
         # the set holds most of the high-residual candidates; weighted draws replace.
-        idx = jax.random.choice(
-            ks, self.n_candidates, (self.n_points,), replace=self.weighted, p=q / jnp.sum(q)
-        )
+        idx = jax.random.choice(ks, self.n_candidates, (self.n_points,),
+                                replace=self.weighted, p=q / jnp.sum(q))
         weights = domain.volume / q[idx] / self.n_points if self.weighted else None
         return SamplerState(cand[idx], weights)
 
@@ -219,30 +186,17 @@ class RAD(AbstractSampler):
 class AAS(AbstractSampler):
     """Adversarial adaptive sampling (after Tang, Zhai, Wan & Yang 2023).
 
-    A normalising flow p_θ on the domain's bounding box (`sciml.nn.RealNVP`; the paper
-    uses KRnet) plays against the PINN: each round it takes `flow_steps` Adam steps
-    towards the residual-induced density ρ_r ∝ r² + ε·mean r², where the PINN is worst.
-
-    - `objective="forward"` (default): max_θ E_{ρ_r}[log p_θ], i.e. minimise KL(ρ_r‖p_θ),
-      estimated by self-normalised importance sampling on `flow_batch` points drawn half
-      from p_θ and half uniformly; the residual is evaluated once per round. This is
-      mass-covering: a uniform sample that lands on a narrow high-residual spot pulls
-      the flow there.
-    - `objective="reverse"`: min_θ E_{p_θ}[log p_θ − log(r²/mean r² + ε)] = KL(p_θ‖ρ_r) up
-      to a constant, through reparameterised samples (the residual's gradient reaches the
-      flow). Mode-seeking: on the 2-D peak it settled on the far field's local maxima
-      and missed the peak (rel. L2 0.17 against the forward objective's, see the
-      sampling study). The next collocation set is `n_points` flow samples,
-    of which a fraction `uniform_fraction` is replaced by uniform points to keep the
-    whole domain covered; the PINN then minimises the plain mean of r² over that set,
-    which pushes down the residual where it is largest, so that at the saddle point the
-    residual profile is nearly flat — the paper's aim, which lowers the variance of the
-    Monte Carlo loss. With `weighted=True` (default) each point carries the importance
-    weight 1/q(x) of the mixture it was drawn from, so the PINN's loss is an unbiased,
-    low-variance estimate of ∫ r² dx rather than E_p[r²]; without it the far field,
-    where few points land, is under-weighted, and for a peak problem the error there
-    dominates (measured: rel. L2 0.73 unweighted on the 2-D peak). Points that fall
-    outside a non-box domain (a hole) are replaced by uniform points.
+    A normalising flow p_θ on the domain's box (`sciml.nn.RealNVP`; the paper uses KRnet)
+    takes `flow_steps` Adam steps per round towards ρ_r ∝ r² + ε·mean r², where the PINN
+    is worst. `objective="forward"` (default) minimises KL(ρ_r‖p_θ) by self-normalised
+    importance sampling on `flow_batch` points, half from p_θ and half uniform: mass-
+    covering, a uniform point on a narrow high-residual spot pulls the flow there.
+    `"reverse"` minimises KL(p_θ‖ρ_r) through reparameterised samples: mode-seeking, it
+    missed the 2-D peak (rel. L2 0.17 in the sampling study). The next set is `n_points`
+    flow samples, a fraction `uniform_fraction` replaced by uniform points (and points in
+    a hole too). With `weighted=True` (default) each carries the importance weight 1/q of
+    the mixture, so the loss estimates ∫ r² dx; unweighted, the sparse far field is
+    under-weighted (rel. L2 0.73 on the 2-D peak).
     """
 
     n_points: int = eqx.field(static=True)
@@ -258,7 +212,6 @@ class AAS(AbstractSampler):
     objective: str = eqx.field(static=True, default="forward")
 
     def __check_init__(self):
-        _check_n(self.n_points)
         if self.objective not in ("forward", "reverse"):
             raise ValueError(f"objective must be 'forward' or 'reverse', got {self.objective!r}")
         if not 0.0 <= self.uniform_fraction <= 1.0:
@@ -271,15 +224,9 @@ class AAS(AbstractSampler):
         from sciml.nn import RealNVP
 
         kf, ks = jax.random.split(key)
-        flow = RealNVP(
-            domain.dim,
-            n_layers=self.n_layers,
-            width=self.width,
-            max_log_scale=self.max_log_scale,
-            lower=jnp.asarray(domain.lower),
-            upper=jnp.asarray(domain.upper),
-            key=kf,
-        )
+        flow = RealNVP(domain.dim, n_layers=self.n_layers, width=self.width,
+                       max_log_scale=self.max_log_scale, lower=jnp.asarray(domain.lower),
+                       upper=jnp.asarray(domain.upper), key=kf)
         opt_state = self._optimiser().init(eqx.filter(flow, eqx.is_inexact_array))
         return SamplerState(domain.sample(ks, self.n_points), aux=(flow, opt_state))
 
@@ -294,16 +241,8 @@ class AAS(AbstractSampler):
         else:
             loss, data = _flow_forward_loss, _forward_data(
                 flow, domain, residual, kt, self.flow_batch, self.eps)
-        result = fit(
-            flow,
-            loss,
-            self._optimiser(),
-            steps=self.flow_steps,
-            data=data,
-            opt_state=opt_state,
-            log_every=self.flow_steps,
-            desc="aas-flow",
-        )
+        result = fit(flow, loss, self._optimiser(), steps=self.flow_steps, data=data,
+                     opt_state=opt_state, log_every=self.flow_steps, desc="aas-flow")
         flow = result.model
         x = jax.vmap(flow.sample)(jax.random.split(ks, self.n_points))
         n_uniform = int(round(self.uniform_fraction * self.n_points))
@@ -358,15 +297,3 @@ def _flow_loss(flow, data):
     r2 = r2 / jax.lax.stop_gradient(jnp.mean(r2) + 1e-30)
     return jnp.mean(logp - jnp.log(r2 + eps))
 
-
-__all__ = [
-    "AAS",
-    "RAD",
-    "RAR",
-    "AbstractSampler",
-    "QuasiRandom",
-    "Quadrature",
-    "SamplerState",
-    "Uniform",
-    "residual_values",
-]

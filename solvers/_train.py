@@ -1,17 +1,13 @@
 """The one training driver: `fit` runs any Equinox model under any optax optimiser.
 
-Steps run in chunks of `log_every`; Python wakes only between chunks to log a history row,
-evaluate metrics, call callbacks, draw the progress bar, write a checkpoint and check the
-loss. A chunk is either one jitted `lax.scan` over its steps (`ScanLoop`: buffers reused,
-fastest for FFT and dense models) or a Python loop of one jitted, buffer-donating step
-(`PythonLoop`): XLA:CPU runs convolutions inside loop bodies on a slow generic path
-(jax-ml/jax#12868; an MgNO step took 17.9 s in a scan, 0.48 s on its own), so `AutoLoop`
-picks the Python loop exactly when the loss contains a convolution.
-
-With several devices (`jax.devices()`: every device of every process once
-`jax.distributed.initialize()` has run) the driver shards each batch over a one-axis mesh
-(`batch`) and replicates the parameters; XLA inserts the gradient all-reduce. Every process
-runs the same call on the same data and key, so all of them plan the same batches.
+Steps run in chunks of `log_every`; between chunks Python logs, evaluates metrics, calls
+callbacks, draws the bar, checkpoints and checks the loss. A chunk is one jitted `lax.scan`
+(`ScanLoop`: buffers reused, fastest for FFT and dense models) or a Python loop of one
+jitted, buffer-donating step (`PythonLoop`): XLA:CPU runs convolutions inside loop bodies on
+a slow path (jax-ml/jax#12868; an MgNO step: 17.9 s in a scan, 0.48 s alone), so `AutoLoop`
+picks it exactly when the loss holds a convolution. With several devices (every process's,
+after `jax.distributed.initialize()`; each runs the same call on the same data and key)
+batches are sharded over a `batch` mesh axis, parameters replicated.
 """
 
 from __future__ import annotations
@@ -31,11 +27,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import xarray as xr
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from sciml.io import load_checkpoint, save_checkpoint
 from sciml.solvers._batching import AbstractBatcher, FullBatch
-from sciml.solvers._checkpoint import load_checkpoint, save_checkpoint
-from sciml.solvers._history import history_dataset
 from sciml.solvers._result import RESULTS, TrainingResult
 
 logger = logging.getLogger(__name__)
@@ -87,32 +83,17 @@ class FitResult(TrainingResult):
     batcher_state: Any = None
 
 
-def fit(
-    model: Any,
-    loss_fn: Callable[..., Any],
-    optimiser: optax.GradientTransformation,
-    *,
-    steps: int,
-    data: Any = None,
-    batcher: AbstractBatcher = FullBatch(),
-    key: jax.Array | None = None,
-    filter_spec: Any = eqx.is_inexact_array,
-    has_aux: bool = False,
-    log_every: int = 100,
-    metrics: Callable[[Any], dict[str, Any]] | None = None,
-    callbacks: Sequence[Callable[[LogRecord], bool | None]] = (),
-    project: Callable[[Any, Any], Any] | None = None,
-    opt_state: Any = None,
-    batcher_state: Any = None,
-    start_step: int = 0,
-    checkpoint: str | Path | None = None,
-    resume: bool = False,
-    loop: ScanLoop | PythonLoop | AutoLoop = AutoLoop(),
-    devices: Sequence[jax.Device] | None = None,
-    progress: bool = False,
-    desc: str = "train",
-    throw: bool = True,
-) -> FitResult:
+def fit(model: Any, loss_fn: Callable[..., Any], optimiser: optax.GradientTransformation, *,
+        steps: int, data: Any = None, batcher: AbstractBatcher = FullBatch(),
+        key: jax.Array | None = None, filter_spec: Any = eqx.is_inexact_array,
+        has_aux: bool = False, log_every: int = 100,
+        metrics: Callable[[Any], dict[str, Any]] | None = None,
+        callbacks: Sequence[Callable[[LogRecord], bool | None]] = (),
+        project: Callable[[Any, Any], Any] | None = None, opt_state: Any = None,
+        batcher_state: Any = None, start_step: int = 0, checkpoint: str | Path | None = None,
+        resume: bool = False, loop: ScanLoop | PythonLoop | AutoLoop = AutoLoop(),
+        devices: Sequence[jax.Device] | None = None, progress: bool = False,
+        desc: str = "train", throw: bool = True) -> FitResult:
     """Minimise `loss_fn(model, batch)` over the leaves of `model` selected by `filter_spec`.
 
     Args:
@@ -330,6 +311,37 @@ def _chunk(kind: str, loss_fn, optimiser, has_aux: bool, project, batcher, mesh)
         return p, s, *reduce(jnp.stack(losses), jax.tree.map(lambda *a: jnp.stack(a), *auxes))
 
     return chunk
+
+
+def history_dataset(rows: list[dict[str, float]], phase: str = "") -> xr.Dataset:
+    """Turn logged rows `{step, loss, ...}` into an `xarray.Dataset` over `step`."""
+    steps = np.array([r["step"] for r in rows], dtype=np.int64)
+    names = sorted({k for r in rows for k in r} - {"step"})
+    data = {
+        k: ("step", np.array([r.get(k, np.nan) for r in rows], dtype=np.float64)) for k in names
+    }
+    ds = xr.Dataset(data, coords={"step": steps})
+    ds["phase"] = ("step", np.array([phase] * len(steps), dtype=object).astype(str))
+    return ds
+
+
+def concat_histories(*histories: xr.Dataset) -> xr.Dataset:
+    """Join histories of successive phases (e.g. Adam then L-BFGS) into one timeline.
+
+    Each history counts its steps (and `elapsed_s`, if present) from 0, as `fit` does;
+    they are shifted by the last values of the histories before it.
+    """
+    parts, offset, elapsed = [], 0, 0.0
+    for h in histories:
+        if h.sizes.get("step", 0) == 0:
+            continue
+        h = h.assign_coords(step=h["step"].values + offset)
+        if "elapsed_s" in h:
+            h["elapsed_s"] = h["elapsed_s"] + elapsed
+            elapsed = float(h["elapsed_s"].values[-1])
+        parts.append(h)
+        offset = int(h["step"].values[-1])
+    return xr.concat(parts, dim="step") if parts else xr.Dataset(coords={"step": []})
 
 
 def lbfgs(memory_size: int = 20) -> optax.GradientTransformationExtraArgs:

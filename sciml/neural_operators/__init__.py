@@ -7,16 +7,19 @@ a model to `jnp.float32` for fast training (the models compute in their paramete
 
 from sciml.neural_operators._common import cast, count_params
 from sciml.neural_operators._deeponet import DeepONet
+from sciml.neural_operators._field_map import FieldMap, field_map
 from sciml.neural_operators._fno import FNO, SpectralConv, grid_coordinates
 from sciml.neural_operators._mgno import MgNO, VCycle
 
 __all__ = [
     "FNO",
     "DeepONet",
+    "FieldMap",
     "MgNO",
     "SpectralConv",
     "VCycle",
     "cast",
     "count_params",
+    "field_map",
     "grid_coordinates",
 ]

@@ -133,3 +133,20 @@ class PiecewiseC1Ansatz(eqx.Module):
         k = jnp.clip(jnp.searchsorted(jnp.asarray(self.edges[1:-1]), x, side="right"), 0,
                      self.n_pieces - 1)
         return values[k]
+
+
+class EigenModel(eqx.Module):
+    """A trial wavefunction and its energy: the trainable state of one eigen-PINN solve.
+
+    The energy is stored in units of `unit` (the problem's energy scale): the loss's
+    curvature along E is ∫ψ²/unit² ≈ 1/unit², so a raw E would train orders of magnitude
+    slower than the network weights.
+    """
+
+    psi: DirichletAnsatz | PiecewiseC1Ansatz
+    e: Float[Array, ""]
+    unit: float = eqx.field(static=True)
+
+    @property
+    def energy(self) -> Float[Array, ""]:
+        return self.e * self.unit

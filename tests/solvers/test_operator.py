@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from sciml.neural_operators import field_map
 from sciml.solvers import (
     AutoLoop,
     Minibatches,
@@ -13,7 +14,6 @@ from sciml.solvers import (
     PythonLoop,
     ScanLoop,
     field_errors,
-    field_map,
     predict,
     relative_l2_loss,
     train_operator,

@@ -13,12 +13,10 @@ from sciml.solvers import (
     RitzLoss,
     Soft,
     Uniform,
-    build_network,
-    make_constraint,
-    make_loss,
     reference_error,
     train_pinn,
 )
+from sciml.validation.factories import build_network, make_constraint, make_loss
 
 
 def test_poisson_1d_hard_constraint_with_resampling(getkey):

@@ -14,8 +14,8 @@ from sciml.solvers import (
     Quadrature,
     QuasiRandom,
     Uniform,
-    make_sampler,
 )
+from sciml.validation.factories import make_sampler
 
 SQUARE = Box([-1, -1], [1, 1])
 HOT = jnp.array([0.5, 0.5])

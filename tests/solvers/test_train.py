@@ -7,13 +7,12 @@ import numpy as np
 import optax
 import pytest
 
+from sciml.io import load_checkpoint, save_checkpoint
 from sciml.solvers import (
     RESULTS,
     concat_histories,
     fit,
     lbfgs,
-    load_checkpoint,
-    save_checkpoint,
 )
 
 

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from sciml.datasets import cache_path, load
-from sciml.neural_operators import count_params
-from sciml.solvers import OPERATORS, FieldMap, field_errors, predict
+from sciml.neural_operators import FieldMap, count_params
+from sciml.solvers import field_errors, predict
 from sciml.validation.cases.operators import (
     CASES,
     FULL,
@@ -23,6 +23,7 @@ from sciml.validation.cases.operators import (
     operator_figures,
     solve_operator,
 )
+from sciml.validation.factories import OPERATORS
 
 # What `solve_operator` saves (the operators notebook re-plots exactly these).
 DATA_VARS = {"input", "reference", "prediction", "test_rel_l2", "history_loss",

@@ -62,7 +62,7 @@ def _coords(ds: xr.Dataset) -> list[np.ndarray]:
 def build_operator(kind: str, ds: xr.Dataset, *, key, **args) -> Any:
     """An untrained operator of `kind` sized for dataset `ds` (`sciml.solvers.build_operator`
     on its training split); periodic data (Burgers on the circle) get circular padding."""
-    from sciml.solvers import build_operator as build
+    from sciml.validation.factories import build_operator as build
 
     x, y, _, _ = _split(ds)
     periodic = str(ds.attrs.get("generator", "")).endswith("_periodic")

@@ -62,14 +62,16 @@ def solve_pde(spec: PDESpec, *, progress: bool = False):
     from sciml.solvers import (
         PINNConfig,
         ResidualField,
-        build_network,
-        make_constraint,
-        make_loss,
-        make_sampler,
         predict,
         reference_error,
         residual_values,
         train_pinn,
+    )
+    from sciml.validation.factories import (
+        build_network,
+        make_constraint,
+        make_loss,
+        make_sampler,
     )
 
     problem = get_problem(spec.problem, **spec.params)

@@ -1,7 +1,11 @@
 """Everything built from a spec's names, in one place: networks, samplers, PINN losses and
-constraints, and neural operators sized for a data set. Validation cases, benchmarks and
-scripts describe experiments as data (names and keyword arguments); these turn them into
-objects and name the choices when a name is unknown."""
+constraints, and neural operators sized for a data set.
+
+The library takes objects (`train_pinn(..., loss=RitzLoss(), constraint=Soft())`);
+validation cases, benchmarks and scripts describe experiments as data (names and keyword
+arguments), and these factories turn them into objects, naming the choices when a name is
+unknown.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sciml import nn
+from sciml import nn, solvers
+from sciml.neural_operators import FieldMap, field_map
 from sciml.problems.pde import PDEProblem
-from sciml.solvers import _pinn, _sampling
-from sciml.solvers._operator_learning import FieldMap, field_map
 
 
 def _pick(what: str, table: dict[str, Callable[..., Any]], name: str) -> Callable[..., Any]:
@@ -48,34 +51,34 @@ def build_network(kind: str, problem: PDEProblem, *, key: jax.Array, width: int 
     return cls(problem.dim, "scalar", width, depth, **common)
 
 
-SAMPLERS: dict[str, Callable[..., _sampling.AbstractSampler]] = {
-    "uniform": _sampling.Uniform,
-    "sobol": lambda n_points, **kw: _sampling.QuasiRandom(n_points, "sobol", **kw),
-    "lhs": lambda n_points, **kw: _sampling.QuasiRandom(n_points, "lhs", **kw),
-    "quadrature": lambda n_points, **kw: _sampling.Quadrature(**kw),
-    "rar": _sampling.RAR,
-    "rad": _sampling.RAD,
-    "aas": _sampling.AAS,
+SAMPLERS: dict[str, Callable[..., solvers.AbstractSampler]] = {
+    "uniform": solvers.Uniform,
+    "sobol": lambda n_points, **kw: solvers.QuasiRandom(n_points, "sobol", **kw),
+    "lhs": lambda n_points, **kw: solvers.QuasiRandom(n_points, "lhs", **kw),
+    "quadrature": lambda n_points, **kw: solvers.Quadrature(**kw),
+    "rar": solvers.RAR,
+    "rad": solvers.RAD,
+    "aas": solvers.AAS,
 }
 
 
-def make_sampler(name: str, n_points: int, **kwargs) -> _sampling.AbstractSampler:
+def make_sampler(name: str, n_points: int, **kwargs) -> solvers.AbstractSampler:
     """The sampler `name` (a key of `SAMPLERS`) with `n_points` collocation points (ignored
     by `quadrature`, which takes `panels` and `order`) and its own keyword arguments."""
     return _pick("sampler", SAMPLERS, name)(n_points, **kwargs)
 
 
-LOSSES = {"residual": _pinn.ResidualLoss, "energy": _pinn.RitzLoss}
-CONSTRAINTS = {"hard": _pinn.Hard, "soft": _pinn.Soft}
+LOSSES = {"residual": solvers.ResidualLoss, "energy": solvers.RitzLoss}
+CONSTRAINTS = {"hard": solvers.Hard, "soft": solvers.Soft}
 
 
-def make_loss(name: str, **kwargs) -> _pinn.ResidualLoss | _pinn.RitzLoss:
+def make_loss(name: str, **kwargs) -> solvers.ResidualLoss | solvers.RitzLoss:
     """A PINN loss by name: `residual` (`ResidualLoss(causal=..., bins=...)`) or `energy`
     (`RitzLoss()`)."""
     return _pick("loss", LOSSES, name)(**kwargs)
 
 
-def make_constraint(name: str, **kwargs) -> _pinn.Hard | _pinn.Soft | None:
+def make_constraint(name: str, **kwargs) -> solvers.Hard | solvers.Soft | None:
     """A boundary treatment by name: `hard`, `soft` (`Soft(weight, n_boundary, n_initial)`)
     or `auto` (None: hard when the problem gives a lift)."""
     return None if name == "auto" else _pick("constraint", CONSTRAINTS, name)(**kwargs)
