@@ -34,6 +34,15 @@ reduction="mean")`; inference is under `torch.inference_mode()`.
 
 (times on a quiet machine; under load the PyTorch rows take many times longer).
 
+`--before PYTHON` first times the training driver alone (`train_operator`, the `sciml` row's
+setup) `--repeats` times each in this tree and in an interpreter with sciml from before the
+solver redesign (commit 648631c) installed, alternately, and reports the ratio:
+
+    git worktree add /tmp/old 648631c && python3 -m venv /tmp/old-venv
+    /tmp/old-venv/bin/pip install /tmp/old
+    /tmp/bench-venv/bin/python benchmarks/fno_vs_neuraloperator.py --size full \
+        --before /tmp/old-venv/bin/python
+
 `--size small`: 200 training samples, 1 warm-up + 2 timed epochs; `--size full`: 1000
 samples, 1 warm-up + 3 timed epochs. Inference at batch 20 and 100: one untimed call,
 then at least 3 calls and at least `n` samples per batch size, median call.
@@ -67,7 +76,7 @@ SIZES = {"small": dict(n=200, warmup=1, timed=2), "full": dict(n=1000, warmup=1,
 GRID, WIDTH, DEPTH, BATCH, LR = 64, 32, 4, 20, 1e-3
 INFER_BATCHES = (20, 100)
 THREADS = 2
-SCIML_MODES = {"sciml": (12, 12), "sciml-6x7": (6, 7)}
+SCIML_MODES = {"sciml": (12, 12), "sciml-6x7": (6, 7), "sciml-driver": (12, 12)}
 KINDS = ("neuralop-default", "neuralop-classic", "sciml", "sciml-6x7")
 # glibc serves blocks of 32 MiB and more (e.g. 20 x 64 x 64 x 128 float32 = 40 MiB) with a
 # fresh mmap each time, and XLA's worker threads get their own arenas, whose heaps are
@@ -105,8 +114,12 @@ def run_sciml(kind: str, x: np.ndarray, y: np.ndarray, warmup: int, timed: int) 
     import jax.numpy as jnp
     import optax
 
-    from sciml.neural_operators import FNO, cast, count_params, field_map
-    from sciml.solvers import OperatorConfig, train_operator
+    try:
+        from sciml.neural_operators import FNO, cast, count_params, field_map
+        from sciml.solvers import OperatorConfig, train_operator
+    except ImportError:  # sciml before the solver redesign (commit 648631c), for --before
+        from sciml.operators import FNO, cast, count_params
+        from sciml.solvers.operator import OperatorConfig, field_map, train_operator
 
     load0 = os.getloadavg()
     modes = SCIML_MODES[kind]
@@ -123,6 +136,9 @@ def run_sciml(kind: str, x: np.ndarray, y: np.ndarray, warmup: int, timed: int) 
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     elapsed = np.asarray(res.history["elapsed_s"].values, float)
     to_epochs = np.diff(np.r_[0.0, elapsed]).tolist()
+    if kind == "sciml-driver":  # the training driver alone, for the before/after pairs
+        return dict(train_samples_per_s=res.samples_per_s, epoch_s=to_epochs,
+                    loadavg_start=load0, loadavg_end=os.getloadavg())
 
     # 2. a bare loop: one jitted value_and_grad + optax.adam step per batch
     opt = optax.adam(LR)
@@ -251,8 +267,8 @@ def worker(kind: str, size: str, torch_threads: int = THREADS) -> dict:
 
 
 def run_sub(kind: str, size: str, torch_threads: int = THREADS,
-            glibc_tunables: str | None = None) -> dict:
-    cmd = [sys.executable, __file__, "--worker", kind, "--size", size,
+            glibc_tunables: str | None = None, python: str = sys.executable) -> dict:
+    cmd = [python, __file__, "--worker", kind, "--size", size,
            "--torch-threads", str(torch_threads)]
     env = dict(os.environ)
     if glibc_tunables:
@@ -279,7 +295,7 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}" if b else "-"
 
 
-def markdown(info: dict, rows: dict, profile: dict | None) -> str:
+def markdown(info: dict, rows: dict, profile: dict | None, pairs: list | None = None) -> str:
     m, size = info["machine"], info["size"]
     cfg = SIZES[size]
     lines = [
@@ -332,6 +348,20 @@ def markdown(info: dict, rows: dict, profile: dict | None) -> str:
             lines.append(f"| {name} | {p['fwd_ms']:.1f} | {p['fwd_bwd_ms']:.1f} | "
                          f"{p['fwd_faults']} / {p['fwd_bwd_faults']} | "
                          + (f"{q['fwd_ms']:.1f} | {q['fwd_bwd_ms']:.1f} |" if q else "- | - |"))
+    if pairs:
+        after = [p["after"]["train_samples_per_s"] for p in pairs]
+        before = [p["before"]["train_samples_per_s"] for p in pairs]
+        ratios = [a / b for a, b in zip(after, before, strict=True)]
+        lines += ["", "The training driver before and after the solver redesign: "
+                  "`train_operator` (the `sciml` row's setup) run by this tree and by sciml "
+                  "at commit 648631c, alternately, each in a fresh process "
+                  "(train samples/s, median epoch after the compiling one):", "",
+                  "| pair | after (fit) | before (own loop) | after / before |",
+                  "|---|---|---|---|"]
+        lines += [f"| {i + 1} | {a:.1f} | {b:.1f} | {r:.3f} |"
+                  for i, (a, b, r) in enumerate(zip(after, before, ratios, strict=True))]
+        lines += [f"| median | {statistics.median(after):.1f} | {statistics.median(before):.1f}"
+                  f" | {statistics.median(ratios):.3f} |"]
     lines += ["", "Notes:", ""] + [f"- {n}" for n in info["notes"]]
     return "\n".join(lines) + "\n"
 
@@ -369,7 +399,11 @@ NOTES = [
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", choices=tuple(SIZES), default="small")
-    ap.add_argument("--worker", choices=(*KINDS, "profile"))
+    ap.add_argument("--worker", choices=(*KINDS, "profile", "sciml-driver"))
+    ap.add_argument("--before", metavar="PYTHON",
+                    help="an interpreter with sciml from before the solver redesign "
+                    "installed: time train_operator there and here, interleaved")
+    ap.add_argument("--repeats", type=int, default=5, help="pairs of --before runs")
     ap.add_argument("--only", nargs="+", choices=KINDS, default=list(KINDS))
     ap.add_argument("--profile", action="store_true",
                     help="also time the pieces of one sciml training step, with glibc's "
@@ -386,6 +420,11 @@ def main(argv=None) -> None:
     if args.glibc_tunables == "keep-heap":
         args.glibc_tunables = KEEP_HEAP
     before = _uptime()
+    pairs = []
+    if args.before:  # interleaved before/after pairs of the training driver, first
+        for _ in range(args.repeats):
+            pairs.append({"after": run_sub("sciml-driver", args.size),
+                          "before": run_sub("sciml-driver", args.size, python=args.before)})
     rows = {k: run_sub(k, args.size, args.torch_threads, args.glibc_tunables)
             for k in KINDS if k in args.only}
     profile = None
@@ -400,10 +439,11 @@ def main(argv=None) -> None:
                                                    ("neuraloperator", r.get("neuralop_version")))
          if v})
     stem = f"fno_vs_neuraloperator-{args.size}" + (f"-{args.tag}" if args.tag else "")
-    write_json(RESULTS / f"{stem}.json", {**info, "rows": rows, "profile": profile})
+    write_json(RESULTS / f"{stem}.json", {**info, "rows": rows, "profile": profile,
+                                          "driver_pairs": pairs})
     from sciml.io import atomic_write_text
 
-    atomic_write_text(RESULTS / f"{stem}.md", markdown(info, rows, profile))
+    atomic_write_text(RESULTS / f"{stem}.md", markdown(info, rows, profile, pairs))
 
 
 if __name__ == "__main__":
