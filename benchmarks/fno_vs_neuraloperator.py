@@ -295,7 +295,8 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}" if b else "-"
 
 
-def markdown(info: dict, rows: dict, profile: dict | None, pairs: list | None = None) -> str:
+def markdown(info: dict, rows: dict, profile: dict | None, driver_pairs: list | None = None
+             ) -> str:
     m, size = info["machine"], info["size"]
     cfg = SIZES[size]
     lines = [
@@ -348,9 +349,9 @@ def markdown(info: dict, rows: dict, profile: dict | None, pairs: list | None = 
             lines.append(f"| {name} | {p['fwd_ms']:.1f} | {p['fwd_bwd_ms']:.1f} | "
                          f"{p['fwd_faults']} / {p['fwd_bwd_faults']} | "
                          + (f"{q['fwd_ms']:.1f} | {q['fwd_bwd_ms']:.1f} |" if q else "- | - |"))
-    if pairs:
-        after = [p["after"]["train_samples_per_s"] for p in pairs]
-        before = [p["before"]["train_samples_per_s"] for p in pairs]
+    if driver_pairs:
+        after = [p["after"]["train_samples_per_s"] for p in driver_pairs]
+        before = [p["before"]["train_samples_per_s"] for p in driver_pairs]
         ratios = [a / b for a, b in zip(after, before, strict=True)]
         lines += ["", "The training driver before and after the solver redesign: "
                   "`train_operator` (the `sciml` row's setup) run by this tree and by sciml "

@@ -26,7 +26,6 @@ from sciml.datasets._family import (
 from sciml.datasets._load import generate, load, train_test_split
 from sciml.datasets._netcdf import netcdf_attrs, to_netcdf, write_netcdf
 from sciml.datasets._ragged import (
-    RaggedArrays,
     ragged_arrays,
     ragged_offsets,
     ragged_sample,
@@ -38,7 +37,6 @@ __all__ = [
     "Execution",
     "Family",
     "GridLayout",
-    "RaggedArrays",
     "RaggedLayout",
     "Variable",
     "cache_path",

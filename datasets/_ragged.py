@@ -10,12 +10,12 @@ dimension too and renumbers `offset`; `select_samples` does both, and does a pla
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
 
 from sciml.datasets._family import COUNT, OFFSET, SAMPLE, item_positions
+from sciml.ragged import Ragged
 
 
 def is_ragged(ds: xr.Dataset) -> bool:
@@ -63,36 +63,9 @@ def ragged_sample(ds: xr.Dataset, i: int) -> xr.Dataset:
     return ds.isel({SAMPLE: i, item: slice(start, start + count)})
 
 
-@dataclass(frozen=True)
-class RaggedArrays:
-    """The flat arrays of a ragged dataset, for batching.
-
-    Attributes:
-        offsets: (n_samples + 1,) item boundaries: sample i's items are rows
-            `offsets[i] : offsets[i + 1]` of every array in `items`.
-        items: per-item variables, each of shape (n_items, ...).
-        samples: per-sample variables, each of shape (n_samples, ...).
-    """
-
-    offsets: np.ndarray
-    items: dict[str, np.ndarray]
-    samples: dict[str, np.ndarray]
-
-    @property
-    def counts(self) -> np.ndarray:
-        """Items per sample, shape (n_samples,)."""
-        return np.diff(self.offsets)
-
-    @property
-    def segment_ids(self) -> np.ndarray:
-        """The sample each item belongs to, shape (n_items,): the `segment_ids` of
-        `jax.ops.segment_sum` for per-sample sums over items."""
-        return np.repeat(np.arange(self.counts.size), self.counts)
-
-
-def ragged_arrays(ds: xr.Dataset) -> RaggedArrays:
-    """The per-item and per-sample variables of a ragged dataset as numpy arrays, with
-    the item offsets (`RaggedArrays`)."""
+def ragged_arrays(ds: xr.Dataset) -> Ragged:
+    """The per-item and per-sample variables of a ragged dataset as numpy arrays with the
+    item offsets: a `sciml.ragged.Ragged`, ready for `sciml.solvers.PaddedBatches`."""
     item = _item_dim(ds)
     items, samples = {}, {}
     for name, var in ds.data_vars.items():
@@ -102,4 +75,4 @@ def ragged_arrays(ds: xr.Dataset) -> RaggedArrays:
             items[str(name)] = var.values
         elif var.dims and var.dims[0] == SAMPLE:
             samples[str(name)] = var.values
-    return RaggedArrays(offsets=ragged_offsets(ds), items=items, samples=samples)
+    return Ragged(items, samples, ragged_offsets(ds))

@@ -10,6 +10,7 @@ run draws the same batches. Epoch e shuffles by `permutation(split(k_e)[1], n)`,
 from __future__ import annotations
 
 import abc
+import functools
 from typing import Any
 
 import equinox as eqx
@@ -18,6 +19,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from sciml.ragged import PaddedBatch, Ragged
+
+
+class CapacityError(ValueError):
+    """A batch does not fit its fixed capacity (`RESULTS.buffer_overflow`)."""
 
 
 class AbstractBatcher(eqx.Module):
@@ -93,14 +98,13 @@ class Minibatches(AbstractBatcher):
         per_epoch, key, pos = self.steps_per_epoch(data), state.key, int(state.position)
         rows = []
         while len(rows) < n:
-            perm = np.asarray(jax.random.permutation(jax.random.split(key)[1],
-                                                     self.n_samples(data)))
-            batches = perm[: per_epoch * self.batch_size].reshape(per_epoch, self.batch_size)
+            following, perm = _epoch(key, self.n_samples(data))
+            batches = np.asarray(perm)[: per_epoch * self.batch_size].reshape(per_epoch, -1)
             take = min(n - len(rows), per_epoch - pos)
             rows.extend(batches[pos : pos + take])
             pos += take
             if pos == per_epoch:
-                key, pos = jax.random.split(key)[0], 0
+                key, pos = following, 0
         return np.stack(rows), _EpochState(key, jnp.asarray(pos))
 
     def plan(self, state, data, n):
@@ -111,6 +115,13 @@ class Minibatches(AbstractBatcher):
 
     def reduce(self, per_step):
         return jnp.mean(per_step, axis=0)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _epoch(key, n):
+    """The next epoch's key and this epoch's order (one dispatch per epoch)."""
+    following, k = jax.random.split(key)
+    return following, jax.random.permutation(k, n)
 
 
 class PaddedBatches(Minibatches):
@@ -140,8 +151,8 @@ class PaddedBatches(Minibatches):
         for s, samples in enumerate(order):
             counts = sizes[samples]
             if counts.sum() > cap:
-                raise ValueError(f"a batch holds {counts.sum()} items, more than capacity "
-                                 f"{cap}: raise PaddedBatches(capacity=...)")
+                raise CapacityError(f"a batch holds {counts.sum()} items, more than "
+                                    f"capacity {cap}: raise PaddedBatches(capacity=...)")
             index[s, : counts.sum()] = np.concatenate(
                 [np.arange(offsets[i], offsets[i + 1]) for i in samples])
             segment[s, : counts.sum()] = np.repeat(np.arange(len(samples)), counts)

@@ -43,8 +43,7 @@ class CG(lx.AbstractLinearSolver):
 
     def compute(self, state, vector, options):
         operator = state
-        precond = options.get("preconditioner", lx.IdentityLinearOperator(
-            operator.in_structure()))
+        precond = options.get("preconditioner", lx.IdentityLinearOperator(state.in_structure()))
         y = options.get("y0", jnp.zeros_like(vector))
         r = vector - operator.mv(y)
         z = precond.mv(r)
@@ -72,14 +71,16 @@ class CG(lx.AbstractLinearSolver):
 
         y, r, _, _, k, history, bad = jax.lax.while_loop(
             cond, body, (y, r, z, jnp.vdot(r, z), jnp.asarray(0), history, jnp.asarray(False)))
-        converged = jnp.linalg.norm(r) <= self.rtol * b_norm
-        result = lx.RESULTS.where(converged, lx.RESULTS.successful, lx.RESULTS.where(
-            bad, lx.RESULTS.breakdown, lx.RESULTS.max_steps_reached))
+        # NaN/inf: a non-finite answer, which linear_solve reports as nonfinite_input/singular
+        finite = jnp.isfinite(r_norm := jnp.linalg.norm(r))
+        result = lx.RESULTS.where((r_norm <= self.rtol * b_norm) | ~finite, lx.RESULTS.successful,
+                                  lx.RESULTS.where(bad, lx.RESULTS.breakdown,
+                                                   lx.RESULTS.max_steps_reached))
+        y = jnp.where(finite, y, jnp.nan)
         return y, result, {"num_steps": k, "residuals": history}
 
-    def transpose(self, state, options):
-        return state.transpose(), {k: v.transpose() if k == "preconditioner" else v
-                                   for k, v in options.items() if k != "y0"}
+    def transpose(self, state, options):  # symmetric: A and M stay, the guess does not
+        return state.transpose(), {k: v for k, v in options.items() if k != "y0"}
 
     def conj(self, state, options):
         return lx.conj(state), {k: lx.conj(v) if k == "preconditioner" else v

@@ -238,7 +238,7 @@ def solve_eigenstate(problem: QuantumWell, index: int = 1, *,
         histories.append(r.history)
     _, norm, kinetic, _ = _terms(model, grid, scale)
     # normalise the warm start and put the energy at its Rayleigh quotient
-    model = eqx.tree_at(lambda m: m.psi, model, _scaled(model.psi, 1.0 / jnp.sqrt(norm)))
+    model = eqx.tree_at(lambda m: m.psi, model, model.psi.scaled(1.0 / jnp.sqrt(norm)))
     if config.train_energy:
         model = eqx.tree_at(lambda m: m.e, model, kinetic / norm / scale)
         spec = jax.tree.map(eqx.is_inexact_array, model)
@@ -275,19 +275,6 @@ def solve_eigenstates(problem: QuantumWell, n: int, *, config: EigenPINNConfig =
         found.append(solve_eigenstate(problem, i + 1, previous=found, config=config, key=k,
                                       progress=progress))
     return found
-
-
-def _scaled(psi, factor):
-    """The ansatz times `factor` (scales the last layer of every network)."""
-    def scale_net(net):
-        last = net.mlp.layers[-1]
-        last = eqx.tree_at(lambda lin: (lin.weight, lin.bias), last,
-                           (last.weight * factor, last.bias * factor))
-        return eqx.tree_at(lambda n: n.mlp.layers[-1], net, last)
-
-    if isinstance(psi, PiecewiseC1Ansatz):
-        return eqx.tree_at(lambda p: p.nets, psi, tuple(scale_net(n) for n in psi.nets))
-    return eqx.tree_at(lambda p: p.net, psi, scale_net(psi.net))
 
 
 def aligned_wavefunction(solution: EigenSolution, problem, x, n_per_region: int = 200):

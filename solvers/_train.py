@@ -31,7 +31,7 @@ import xarray as xr
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from sciml.io import load_checkpoint, save_checkpoint
-from sciml.solvers._batching import AbstractBatcher, FullBatch
+from sciml.solvers._batching import AbstractBatcher, CapacityError, FullBatch
 from sciml.solvers._result import RESULTS, TrainingResult
 
 logger = logging.getLogger(__name__)
@@ -118,13 +118,12 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimiser: optax.GradientTransf
         devices: devices to shard batches over (default: `jax.devices()`, all processes').
         progress: a tqdm bar on stderr, drawn only when stderr is a terminal.
         desc: label of the progress bar, logs and history `phase`.
-        throw: raise `FloatingPointError` when the loss becomes NaN or infinite; with
-            False, stop and return the last finite model with `RESULTS.nonfinite_loss`.
+        throw: raise `FloatingPointError` when the loss becomes NaN or infinite (or the
+            batcher's `CapacityError`); with False, stop and return the last good model with
+            `RESULTS.nonfinite_loss` (or `RESULTS.buffer_overflow`).
     """
-    steps, log_every, start_step = (_count(v, n) for v, n in ((steps, "steps"), (
-        log_every, "log_every"), (start_step, "start_step")))
-    if log_every < 1:
-        raise ValueError(f"log_every must be >= 1, got {log_every}")
+    steps, start_step, log_every = (_count(v, n, low) for v, n, low in (
+        (steps, "steps", 0), (start_step, "start_step", 0), (log_every, "log_every", 1)))
     t0 = time.perf_counter()
     wrapped = optax.with_extra_args_support(optimiser)
     params, static = eqx.partition(model, filter_spec)
@@ -148,7 +147,13 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimiser: optax.GradientTransf
     try:
         while step < end:
             n = min(log_every, end - step)
-            xs, new_bstate = batcher.plan(bstate, data, n)
+            try:
+                xs, new_bstate = batcher.plan(bstate, data, n)
+            except CapacityError:
+                if throw:
+                    raise
+                result = RESULTS.buffer_overflow
+                break
             if chunk is None:
                 kind = loop.kind(functools.partial(_has_convolution, loss_fn, params, static,
                                                    batcher, data, xs))
@@ -183,8 +188,7 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimiser: optax.GradientTransf
                 save_checkpoint(checkpoint, (params, opt_state, bstate),
                                 {"step": step, "history": rows, "desc": desc})
             record = LogRecord(step, current, loss, {k: v for k, v in row.items() if k != "step"})
-            if any([cb(record) for cb in callbacks]):
-                stopped = True
+            if stopped := any([cb(record) for cb in callbacks]):
                 break
     finally:
         if bar is not None:
@@ -199,19 +203,17 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimiser: optax.GradientTransf
                      step=step, batcher_state=bstate)
 
 
-def _count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+def _count(value: Any, name: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     return int(value)
 
 
 def _bar(progress: bool, total: int, desc: str):
-    # A bar redrawn into a log file is noise: terminals only.
-    if not (progress and sys.stderr.isatty()):
-        return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, leave=False)
+    # A bar redrawn into a log file is noise: terminals only.
+    return tqdm(total=total, desc=desc, leave=False) if progress and sys.stderr.isatty() else None
 
 
 def _mesh(devices: Sequence[jax.Device] | None) -> Mesh | None:

@@ -47,6 +47,10 @@ class DirichletAnsatz(eqx.Module):
         """The single piece (k = 0): the same as calling the ansatz."""
         return self(x)
 
+    def scaled(self, factor: float) -> DirichletAnsatz:
+        """The same function times `factor` (its network's last layer scaled)."""
+        return eqx.tree_at(lambda p: p.net, self, _scale_output(self.net, factor))
+
     @property
     def edges(self) -> tuple[float, ...]:
         return (self.a, self.b)
@@ -127,6 +131,11 @@ class PiecewiseC1Ansatz(eqx.Module):
         """Piece k evaluated at x (meaningful for x in [x_k, x_{k+1}])."""
         return self._piece(k, x, self._joints()[k])
 
+    def scaled(self, factor: float) -> PiecewiseC1Ansatz:
+        """The same function times `factor` (every network's last layer scaled)."""
+        return eqx.tree_at(lambda p: p.nets, self,
+                           tuple(_scale_output(n, factor) for n in self.nets))
+
     def __call__(self, x: Float[Array, ""]) -> Float[Array, ""]:
         joints = self._joints()
         values = jnp.stack([self._piece(k, x, joints[k]) for k in range(self.n_pieces)])
@@ -150,3 +159,10 @@ class EigenModel(eqx.Module):
     @property
     def energy(self) -> Float[Array, ""]:
         return self.e * self.unit
+
+
+def _scale_output(net: MLP, factor: float) -> MLP:
+    last = net.mlp.layers[-1]
+    last = eqx.tree_at(lambda lin: (lin.weight, lin.bias), last,
+                       (last.weight * factor, last.bias * factor))
+    return eqx.tree_at(lambda n: n.mlp.layers[-1], net, last)

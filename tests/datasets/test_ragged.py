@@ -88,7 +88,7 @@ def _forces_balance(ds, problem):
     """Newton's third law: the forces of each cluster add up to zero."""
     arrays = ragged_arrays(ds)
     total = np.zeros((ds.sizes["sample"], 3))
-    np.add.at(total, arrays.segment_ids, arrays.items["forces"])
+    np.add.at(total, np.repeat(np.arange(len(arrays)), arrays.sizes), arrays.items["forces"])
     if np.max(np.abs(total), initial=0.0) > 1e-9:
         return "variable 'forces' does not add up to zero per cluster"
     return None
@@ -167,12 +167,23 @@ def test_flat_arrays_for_batching(tmp_path):
     assert set(arrays.items) == {"positions", "forces"} and set(arrays.samples) == {"energy"}
     np.testing.assert_array_equal(arrays.offsets, ragged_offsets(ds))
     assert arrays.offsets[0] == 0 and arrays.offsets[-1] == ds.sizes["item"]
-    np.testing.assert_array_equal(arrays.counts, ds["count"].values)
+    np.testing.assert_array_equal(arrays.sizes, ds["count"].values)
     i = 3
     lo, hi = arrays.offsets[i], arrays.offsets[i + 1]
     np.testing.assert_array_equal(arrays.items["forces"][lo:hi],
                                   ragged_sample(ds, i).forces.values)
-    assert np.all(arrays.segment_ids[lo:hi] == i)
+    assert np.all(np.repeat(np.arange(len(arrays)), arrays.sizes)[lo:hi] == i)
+    # straight into the training driver's padded batches: one batch, whole clusters
+    import jax
+
+    from sciml.solvers import PaddedBatches
+
+    batcher = PaddedBatches(batch_size=2)
+    xs, _ = batcher.plan(batcher.init(arrays, jax.random.key(0)), arrays, 1)
+    batch = batcher.select(arrays, jax.tree.map(lambda a: a[0], xs))
+    for k, j in enumerate(np.asarray(xs[0][0])):
+        got = np.asarray(batch.items["forces"])[np.asarray(batch.segment) == k]
+        np.testing.assert_array_equal(got, ragged_sample(ds, int(j)).forces.values)
 
 
 def _one(ds, i):

@@ -9,7 +9,7 @@ import optax
 import pytest
 
 from sciml.ragged import PaddedBatch, Ragged, masked_apply
-from sciml.solvers import FullBatch, Minibatches, PaddedBatches, fit
+from sciml.solvers import RESULTS, FullBatch, Minibatches, PaddedBatches, fit
 
 
 def clusters(n=13, seed=0):
@@ -102,6 +102,13 @@ def test_capacity_overflow_and_wrong_data_are_clear():
     batcher = PaddedBatches(batch_size=4, capacity=5)
     with pytest.raises(ValueError, match="more than capacity 5"):
         batcher.plan(batcher.init(data, jax.random.key(0)), data, 4)
+    # through the driver: raised, or returned as the outcome when asked
+    model = PairPotential(jnp.log(0.9), jnp.log(1.05))
+    kw = dict(steps=4, data=data, batcher=batcher, key=jax.random.key(0), log_every=2)
+    with pytest.raises(ValueError, match="more than capacity 5"):
+        fit(model, loss, optax.adam(1e-2), **kw)
+    res = fit(model, loss, optax.adam(1e-2), throw=False, **kw)
+    assert res.result == RESULTS.buffer_overflow and res.step == 0 and res.model is not None
     with pytest.raises(TypeError, match="Ragged"):
         PaddedBatches(batch_size=2).init(np.zeros((4, 3)), jax.random.key(0))
     with pytest.raises(ValueError, match="offsets"):

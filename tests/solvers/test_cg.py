@@ -129,4 +129,4 @@ def test_bad_operators_and_settings_are_named():
         with pytest.raises(ValueError, match="rtol > 0 and max_steps >= 1"):
             CG(**bad)
     nan = lx.linear_solve(op, jnp.full(16, jnp.nan), CG(rtol=1e-6), throw=False)
-    assert nan.result != lx.RESULTS.successful
+    assert nan.result == lx.RESULTS.nonfinite_input
