@@ -9,8 +9,8 @@ not a speed-up. Each run is a fresh process training `train_operator` with the
 `operator.darcy.fno` model (12 modes, width 32, 4 layers, batch 20, float32) on random
 64 x 64 fields; the two settings alternate, `--repeats` times each.
 
-    python benchmarks/sharding_overhead.py --size small   # 200 samples, ~4 min
-    python benchmarks/sharding_overhead.py --size full    # 1000 samples, ~15 min
+    python benchmarks/sharding_overhead.py --size small   # 200 samples, ~2 min
+    python benchmarks/sharding_overhead.py --size full    # 1000 samples, ~4 min
 
 Writes `results/sharding_overhead-<size>.{json,md}`.
 """
