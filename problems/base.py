@@ -66,6 +66,11 @@ class Problem(abc.ABC):
     def reference(self) -> Reference:
         """How exact the problem's reference solution is."""
 
+    def __repr__(self) -> str:
+        args = (f"{k}={v:g}" if isinstance(v, int | float) else f"{k}={v!r}"
+                for k, v in self.params.items())
+        return f"{type(self).__name__}({', '.join(args)})"
+
 
 def check_finite(name: str, value: float) -> float:
     """Return `value` as a float, or raise naming the parameter if it is not a finite number."""

@@ -57,9 +57,6 @@ class Antiderivative(OperatorLearningProblem):
         # distance >= 15ℓ, where it is below e^{−112}; the tail criterion sets the frequencies.
         self.grf = RBFGRF(length_scale=self.length_scale, period=max(4.0, 20 * self.length_scale))
 
-    def __repr__(self) -> str:
-        return f"Antiderivative(length_scale={self.length_scale:g})"
-
     @property
     def params(self) -> dict[str, float]:
         return {"length_scale": self.length_scale}

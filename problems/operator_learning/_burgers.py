@@ -245,9 +245,6 @@ class BurgersPeriodic(OperatorLearningProblem):
             raise ValueError(f"kl_modes must lie in [1, points//3 = {self.points // 3}]")
         self.grf = PeriodicGRF(modes=self.kl_modes)
 
-    def __repr__(self) -> str:
-        return f"BurgersPeriodic({', '.join(f'{k}={v:g}' for k, v in self.params.items())})"
-
     @property
     def params(self) -> dict[str, float]:
         return {

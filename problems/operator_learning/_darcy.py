@@ -171,9 +171,6 @@ class DarcyFlow(OperatorLearningProblem):
             raise ValueError("cells and kl_modes must be >= 2")
         self.grf = NeumannGRF(alpha=self.alpha, tau=self.tau, modes=self.kl_modes)
 
-    def __repr__(self) -> str:
-        return f"DarcyFlow({', '.join(f'{k}={v:g}' for k, v in self.params.items())})"
-
     @property
     def params(self) -> dict[str, float]:
         return {
