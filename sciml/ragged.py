@@ -65,16 +65,14 @@ class PaddedBatch(eqx.Module):
         segment: `(capacity,)` the batch position of each item's sample; `batch_size` on
             padding, which `jax.ops.segment_sum(..., num_segments=batch_size)` drops.
         mask: `(capacity,)` True on real items.
+        n_samples: the samples in the batch.
     """
 
     items: Any
     samples: Any
     segment: Int[Array, " capacity"]
     mask: Bool[Array, " capacity"]
-
-    @property
-    def n_samples(self) -> int:
-        return jax.tree.leaves(self.samples)[0].shape[0]
+    n_samples: int = eqx.field(static=True)
 
     def sum(self, values: Array) -> Array:
         """Per-sample sums of per-item `values` `(capacity, ...)` -> `(batch_size, ...)`."""

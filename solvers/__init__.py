@@ -1,10 +1,9 @@
 """Loops that drive `sciml` modules over `sciml.problems`; the public API is this file.
 
-Training: `fit` is the one driver (batchers, scan or Python step loop, sharding,
-checkpoints, callbacks, histories); PINNs (`train_pinn`), eigen-PINNs (`solve_eigenstates`)
-and neural operators (`train_operator`) are losses handed to it, each returning a
-`TrainingResult`. Iterative solves take lineax's shape: `CG` runs under
-`lineax.linear_solve`. Outcomes of both come from `RESULTS`.
+Training: `fit` is the one driver; PINNs (`train_pinn`), eigen-PINNs (`solve_eigenstates`) and
+neural operators (`train_operator`) are losses handed to it, each returning a
+`TrainingResult`. Iterative solves: `CG` runs under `lineax.linear_solve`. Outcomes of
+both come from `RESULTS`.
 """
 
 from sciml.solvers._batching import AbstractBatcher, FullBatch, Minibatches, PaddedBatches

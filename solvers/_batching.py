@@ -70,8 +70,7 @@ class Minibatches(AbstractBatcher):
     batch_size: int = eqx.field(static=True)
 
     def __check_init__(self):
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) \
-                or self.batch_size < 1:
+        if type(self.batch_size) is not int or self.batch_size < 1:  # bool is not a size
             raise ValueError(f"batch_size must be a positive int, got {self.batch_size!r}")
 
     def n_samples(self, data) -> int:
@@ -162,4 +161,4 @@ class PaddedBatches(Minibatches):
         samples, index, segment = x
         return PaddedBatch(jax.tree.map(lambda a: a[index], data.items),
                            jax.tree.map(lambda a: a[samples], data.samples),
-                           segment, segment < self.batch_size)
+                           segment, segment < self.batch_size, self.batch_size)

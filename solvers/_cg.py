@@ -4,8 +4,10 @@
 every Krylov solver here and every baseline uses (`lineax.CG` tests each entry against
 atol + rtol·|b_i|, never met with atol = 0 where b has zeros, and keeps no history).
 `stats`: `num_steps`, and `residuals` ‖r_k‖₂/‖b‖₂ for k = 0 … max_steps (NaN after the last
-step). Out of steps is `max_steps_reached` and pᵀAp ≤ 0 (not positive definite) is
-`breakdown`: `linear_solve` raises them, inside `jit` too, unless `throw=False`.
+step; the last one is the true residual, the others the recursion's, refreshed every 50
+steps). Out of steps is `max_steps_reached`, pᵀAp ≤ 0 (not positive definite) `breakdown`,
+a recursion that met the rule while b − Ay does not `stagnation`: `linear_solve` raises
+them, inside `jit` too, unless `throw=False`.
 `options`: `preconditioner` (a positive definite operator M ≈ A⁻¹) and `y0` (default 0).
 Differentiable through `linear_solve`'s implicit adjoint.
 """
@@ -44,10 +46,10 @@ class CG(lx.AbstractLinearSolver):
     def compute(self, state, vector, options):
         operator = state
         precond = options.get("preconditioner", lx.IdentityLinearOperator(state.in_structure()))
-        y = options.get("y0", jnp.zeros_like(vector))
+        b_norm = jnp.linalg.norm(vector)
+        y = jnp.where(b_norm > 0, options.get("y0", jnp.zeros_like(vector)), 0)  # b = 0: y = 0
         r = vector - operator.mv(y)
         z = precond.mv(r)
-        b_norm = jnp.linalg.norm(vector)
         scale = jnp.where(b_norm > 0, b_norm, 1.0)
         history = jnp.full(self.max_steps + 1, jnp.nan, vector.dtype).at[0].set(
             jnp.linalg.norm(r) / scale)
@@ -63,6 +65,8 @@ class CG(lx.AbstractLinearSolver):
             bad = ~(curvature > 0)
             alpha = jnp.where(bad, 0.0, gamma / jnp.where(bad, 1.0, curvature))
             y, r = y + alpha * p, r - alpha * ap
+            # every 50 steps b − Ay replaces the recursive residual, which drifts from it
+            r = jax.lax.cond((k + 1) % 50 == 0, lambda: vector - operator.mv(y), lambda: r)
             z = precond.mv(r)
             gamma_new = jnp.vdot(r, z)
             p = z + gamma_new / jnp.where(gamma == 0, 1.0, gamma) * p
@@ -71,11 +75,14 @@ class CG(lx.AbstractLinearSolver):
 
         y, r, _, _, k, history, bad = jax.lax.while_loop(
             cond, body, (y, r, z, jnp.vdot(r, z), jnp.asarray(0), history, jnp.asarray(False)))
-        # NaN/inf: a non-finite answer, which linear_solve reports as nonfinite_input/singular
-        finite = jnp.isfinite(r_norm := jnp.linalg.norm(r))
+        # the rule on the true residual; NaN/inf: a non-finite answer, which linear_solve
+        # reports as nonfinite_input/singular; met by the recursion only: stagnation
+        finite = jnp.isfinite(r_norm := jnp.linalg.norm(vector - operator.mv(y)))
+        history = history.at[k].set(r_norm / scale)
         result = lx.RESULTS.where((r_norm <= self.rtol * b_norm) | ~finite, lx.RESULTS.successful,
-                                  lx.RESULTS.where(bad, lx.RESULTS.breakdown,
-                                                   lx.RESULTS.max_steps_reached))
+                                  lx.RESULTS.where(bad, lx.RESULTS.breakdown, lx.RESULTS.where(
+                                      k == self.max_steps, lx.RESULTS.max_steps_reached,
+                                      lx.RESULTS.stagnation)))
         y = jnp.where(finite, y, jnp.nan)
         return y, result, {"num_steps": k, "residuals": history}
 

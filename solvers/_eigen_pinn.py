@@ -277,33 +277,15 @@ def solve_eigenstates(problem: QuantumWell, n: int, *, config: EigenPINNConfig =
     return found
 
 
-def aligned_wavefunction(solution: EigenSolution, problem, x, n_per_region: int = 200):
-    """ψ_PINN at x scaled to unit norm and signed to overlap positively with the exact state.
-
-    Norm and overlap are Gauss-Legendre integrals on each region of the problem.
-    """
-    xq, wq = problem.quadrature(n_per_region)
-    exact = problem.eigenfunction(solution.index, xq)
-    psi = np.asarray(solution.wavefunction(xq))
-    factor = np.sign(np.sum(wq * psi * exact)) / np.sqrt(np.sum(wq * psi**2))
-    return factor * np.asarray(solution.wavefunction(jnp.asarray(x)))
+def aligned_wavefunction(solution: EigenSolution, problem: QuantumWell, x,
+                         n_per_region: int = 200) -> np.ndarray:
+    """ψ_PINN at x, unit norm and signed like the exact state (`QuantumWell.aligned`)."""
+    return problem.aligned(solution.index, solution.wavefunction, x, n_per_region)
 
 
-def compare_with_exact(solution: EigenSolution, problem, n_per_region: int = 200) -> dict:
-    """Errors of a solved state against the problem's exact eigenpair.
-
-    Returns a dict with `energy_exact`, `energy_rel_error` (trained energy),
-    `rayleigh_rel_error`, and `psi_l2_error`: ‖ψ_PINN/‖ψ_PINN‖ - ψ_exact‖₂ with the sign
-    aligned (ψ_exact has unit norm, so this is a relative error), by Gauss-Legendre
-    quadrature on each region.
-    """
-    xq, wq = problem.quadrature(n_per_region)
-    exact = problem.eigenfunction(solution.index, xq)
-    psi = aligned_wavefunction(solution, problem, xq, n_per_region)
-    e_exact = float(problem.energies(solution.index)[-1])
-    return {
-        "energy_exact": e_exact,
-        "energy_rel_error": abs(solution.energy - e_exact) / abs(e_exact),
-        "rayleigh_rel_error": abs(solution.rayleigh - e_exact) / abs(e_exact),
-        "psi_l2_error": float(np.sqrt(np.sum(wq * (psi - exact) ** 2))),
-    }
+def compare_with_exact(solution: EigenSolution, problem: QuantumWell,
+                       n_per_region: int = 200) -> dict:
+    """Errors of a solved state against the exact eigenpair (`QuantumWell.errors`):
+    `energy_exact`, `energy_rel_error` (trained energy), `rayleigh_rel_error`, `psi_l2_error`."""
+    return problem.errors(solution.index, solution.wavefunction, n_per_region,
+                          energy=solution.energy, rayleigh=solution.rayleigh)

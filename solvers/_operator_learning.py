@@ -58,10 +58,8 @@ class OperatorConfig:
 
 @dataclass(kw_only=True)
 class OperatorResult(TrainingResult):
-    """`TrainingResult` of `train_operator`: `history` is over `epoch` (`loss`, the mean
-    training relative L2 of the epoch's batches; `test_rel_l2` with test data;
-    `elapsed_s`); `samples_per_s` counts training samples per second in the median epoch
-    after the first (which compiles), evaluation excluded."""
+    """`TrainingResult` of `train_operator`, `history` over `epoch`; `samples_per_s`: of the
+    median epoch after the compiling one, evaluation excluded."""
 
     samples_per_s: float = float("nan")
 
@@ -91,7 +89,7 @@ def train_operator(fmap: FieldMap, x_train: np.ndarray, y_train: np.ndarray,
     `resume`, `devices`, `throw`) go to `fit`.
 
     Raises:
-        ValueError: shapes of inputs and outputs disagree, the batch is larger than the
+        ValueError: inputs and outputs differ in sample count, the batch is larger than the
             training set, or the data hold NaN/inf.
         FloatingPointError: the loss became NaN.
     """

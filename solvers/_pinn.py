@@ -157,7 +157,7 @@ class ResidualField(eqx.Module):
 
 @dataclass(kw_only=True)
 class PINNResult(TrainingResult):
-    """`TrainingResult` of `train_pinn` (history over steps, phases `adam`/`lbfgs`, with
+    """`TrainingResult` of `train_pinn` (history over steps, phases `adam 1/R`… `lbfgs`, with
     `round` and `rel_l2` when measured), plus:
 
     Attributes:

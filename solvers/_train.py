@@ -70,12 +70,8 @@ class LogRecord:
 
 @dataclass(kw_only=True)
 class FitResult(TrainingResult):
-    """`TrainingResult` of `fit`, plus what continuing needs.
-
-    Attributes:
-        opt_state: the optimiser state (pass back to `fit` to continue).
-        step: optimiser steps taken, including those before a resume.
-        batcher_state: the batcher's state after the last step.
+    """`TrainingResult` of `fit`, plus what continuing needs (pass them back to `fit`):
+    `opt_state`, `batcher_state`, and `step`, the steps taken including any before a resume.
     """
 
     opt_state: Any = None
@@ -110,7 +106,7 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimiser: optax.GradientTransf
         metrics: `model -> {name: scalar}` at each log point, outside the jit.
         callbacks: called with a `LogRecord` at each log point; returning True stops.
         project: `(model, data) -> model` applied (jitted) after every chunk, e.g. an exact
-            minimisation over one block of parameters.
+            minimisation over one block of the trained parameters (others are kept).
         opt_state, batcher_state, start_step: continue from an earlier `FitResult`.
         checkpoint: file written atomically at each log point; with `resume=True` and the
             file present, training restarts from it bit for bit.
@@ -135,6 +131,7 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimiser: optax.GradientTransf
         (params, opt_state, bstate), meta = load_checkpoint(checkpoint, (params, opt_state,
                                                                          bstate))
         step, rows = int(meta["step"]), list(meta["history"])
+        t0 -= rows[-1]["elapsed_s"] if rows else 0.0  # the timeline continues
         logger.info("%s: resumed from %s at step %d", desc, checkpoint, step)
     end = start_step + steps
     mesh = _mesh(devices)
@@ -157,22 +154,28 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimiser: optax.GradientTransf
             if chunk is None:
                 kind = loop.kind(functools.partial(_has_convolution, loss_fn, params, static,
                                                    batcher, data, xs))
-                chunk = _chunk(kind, loss_fn, wrapped, has_aux, project, batcher, mesh)
+                spec_ = (kind, loss_fn, wrapped, has_aux, project, batcher, mesh)
+                try:
+                    chunk = _chunk(*spec_)
+                except TypeError:  # unhashable (a loss holding arrays): compiled for this call
+                    chunk = _chunk.__wrapped__(*spec_)
             if mesh is not None and kind == "scan":  # the Python loop places each step's
                 xs = _place(xs, mesh, shard=False)
             tc = time.perf_counter()
             out = chunk(params, opt_state, static, data, filter_spec, xs, n)
             loss = float(out[2])  # blocks until the chunk is done
             seconds.append(time.perf_counter() - tc)
-            if not math.isfinite(loss):
+            if not (math.isfinite(loss) and bool(out[4])):
+                what = ("parameters became NaN or inf" if math.isfinite(loss)
+                        else f"loss became {loss}")
                 if throw:
-                    raise FloatingPointError(f"{desc}: loss became {loss} by step {step + n}; "
+                    raise FloatingPointError(f"{desc}: {what} by step {step + n}; "
                                              + RESULTS[RESULTS.nonfinite_loss])
                 result = RESULTS.nonfinite_loss
-                logger.warning("%s: loss became %s by step %d; returning the model of step %d",
-                               desc, loss, step + n, step)
+                logger.warning("%s: %s by step %d; returning the model of step %d", desc, what,
+                               step + n, step)
                 break
-            params, opt_state, _, aux = out
+            params, opt_state, _, aux, _ = out
             bstate, step = new_bstate, step + n
             current = eqx.combine(params, static)
             row = {"step": step, "loss": loss, "elapsed_s": time.perf_counter() - t0,
@@ -184,7 +187,7 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimiser: optax.GradientTransf
                 bar.set_postfix({k: f"{v:.3e}" for k, v in row.items()
                                  if k not in ("step", "elapsed_s")}, refresh=False)
                 bar.update(n)
-            if checkpoint is not None:
+            if checkpoint is not None and jax.process_index() == 0:
                 save_checkpoint(checkpoint, (params, opt_state, bstate),
                                 {"step": step, "history": rows, "desc": desc})
             record = LogRecord(step, current, loss, {k: v for k, v in row.items() if k != "step"})
@@ -248,7 +251,7 @@ def _has_convolution(loss_fn, params, static, batcher, data, xs) -> bool:
         lambda p: loss_fn(eqx.combine(p, static), batcher.select(data, x)))(params))
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=16)
 def _chunk(kind: str, loss_fn, optimiser, has_aux: bool, project, batcher, mesh):
     """The compiled chunk `(params, opt_state, static, data, spec, xs, n) -> (params,
     opt_state, reduced loss, reduced aux)`.
@@ -263,6 +266,11 @@ def _chunk(kind: str, loss_fn, optimiser, has_aux: bool, project, batcher, mesh)
 
     def one_step(p, s, static, data, x):
         batch = batcher.select(data, x)
+        if mesh is not None and not isinstance(batcher, FullBatch) and not all(
+                _shardable(a, mesh) for a in jax.tree.leaves(batch)):  # warned once, tracing
+            logger.warning("%s: batch arrays whose leading size does not divide over %d "
+                           "devices are replicated, each device computing them whole",
+                           type(batcher).__name__, mesh.size)
         if mesh is not None:
             batch = jax.tree.map(lambda a: jax.lax.with_sharding_constraint(a, NamedSharding(
                 mesh, PartitionSpec("batch") if _shardable(a, mesh) else PartitionSpec()))
@@ -289,7 +297,7 @@ def _chunk(kind: str, loss_fn, optimiser, has_aux: bool, project, batcher, mesh)
             (p, s), (losses, aux) = jax.lax.scan(body, (p, s), xs, length=n)
             if project is not None:
                 p = eqx.filter(project(eqx.combine(p, static), data), spec)
-            return p, s, *reduce(losses, aux)
+            return p, s, *reduce(losses, aux), _finite(p)
 
         return chunk
 
@@ -310,9 +318,17 @@ def _chunk(kind: str, loss_fn, optimiser, has_aux: bool, project, batcher, mesh)
             auxes.append(aux)
         if project is not None:
             p = finish(p, static, data, spec)
-        return p, s, *reduce(jnp.stack(losses), jax.tree.map(lambda *a: jnp.stack(a), *auxes))
+        return (p, s, *reduce(jnp.stack(losses), jax.tree.map(lambda *a: jnp.stack(a), *auxes)),
+                _finite_jit(p))
 
     return chunk
+
+
+def _finite(tree: Any) -> jax.Array:
+    return jnp.all(jnp.array([jnp.all(jnp.isfinite(a)) for a in jax.tree.leaves(tree)], bool))
+
+
+_finite_jit = eqx.filter_jit(_finite)
 
 
 def history_dataset(rows: list[dict[str, float]], phase: str = "") -> xr.Dataset:

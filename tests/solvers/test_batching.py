@@ -68,7 +68,7 @@ def test_padding_changes_neither_loss_nor_gradients():
             lo, hi = data.offsets[i], data.offsets[i + 1]
             one = PaddedBatch({"pos": jnp.asarray(data.items["pos"][lo:hi])},
                               {"energy": jnp.asarray(data.samples["energy"][i:i + 1])},
-                              jnp.zeros(hi - lo, int), jnp.ones(hi - lo, bool))
+                              jnp.zeros(hi - lo, int), jnp.ones(hi - lo, bool), 1)
             unpadded.append(jax.value_and_grad(loss)(model, one))
         mean_value = np.mean([float(v) for v, _ in unpadded])
         mean_grad = jax.tree.map(lambda *a: sum(a) / len(a), *[g for _, g in unpadded])
@@ -154,6 +154,7 @@ def test_minibatch_resume_mid_epoch_is_bit_exact(tmp_path):
     fit(model, mse, optax.adam(1e-2), checkpoint=ck, callbacks=[lambda r: r.step >= 15], **kw)
     resumed = fit(model, mse, optax.adam(1e-2), checkpoint=ck, resume=True, **kw)
     np.testing.assert_array_equal(resumed.history.loss.values, full.history.loss.values)
-    for a, b in zip(jax.tree.leaves(resumed.model), jax.tree.leaves(full.model), strict=True):
+    for a, b in zip(jax.tree.leaves((resumed.model, resumed.opt_state)),
+                    jax.tree.leaves((full.model, full.opt_state)), strict=True):
         np.testing.assert_array_equal(a, b)
     assert FullBatch().plan(None, x, 3) == (None, None)

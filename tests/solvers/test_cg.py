@@ -78,9 +78,27 @@ def test_breakdown_on_an_indefinite_operator():
     _, op = poisson(shift=-3.0)  # eigenvalues from −3 + O(h²) to 5: indefinite
     b = jnp.asarray(rhs())
     sol = lx.linear_solve(op, b, CG(rtol=1e-8, max_steps=500), throw=False)
-    assert sol.result in (lx.RESULTS.breakdown, lx.RESULTS.max_steps_reached)
-    with pytest.raises(Exception, match="breakdown|maximum number"):
+    assert sol.result == lx.RESULTS.breakdown and int(sol.stats["num_steps"]) == 1
+    with pytest.raises(Exception, match="breakdown"):
         lx.linear_solve(op, b, CG(rtol=1e-8, max_steps=500))
+    flip = lx.MatrixLinearOperator(jnp.diag(jnp.array([1.0, -1.0])),
+                                   lx.positive_semidefinite_tag)  # mis-tagged
+    sol = lx.linear_solve(flip, jnp.ones(2), CG(rtol=1e-8), throw=False)
+    assert sol.result == lx.RESULTS.breakdown  # pᵀAp = 0 at the first step
+
+
+def test_tight_tolerances_hold_for_the_true_residual():
+    """The rule is checked on b − Ay, not on the recursion: near rounding the recursion
+    'converges' while the true residual stalls (here at ~2e-13), which is stagnation."""
+    a, op = poisson(n=64)
+    b = rhs(64)
+    sol = lx.linear_solve(op, jnp.asarray(b), CG(rtol=1e-12, max_steps=2000))
+    true = np.linalg.norm(b - a @ np.asarray(sol.value)) / np.linalg.norm(b)
+    assert true <= 1e-12
+    assert float(sol.stats["residuals"][int(sol.stats["num_steps"])]) == pytest.approx(
+        true, rel=1e-6)
+    stalled = lx.linear_solve(op, jnp.asarray(b), CG(rtol=1e-14, max_steps=2000), throw=False)
+    assert stalled.result == lx.RESULTS.stagnation
 
 
 def test_jacobi_preconditioner_and_initial_guess():
@@ -99,6 +117,8 @@ def test_jacobi_preconditioner_and_initial_guess():
     np.testing.assert_allclose(pre.value, spla.spsolve(a, np.asarray(b)), rtol=1e-6, atol=1e-9)
     warm = lx.linear_solve(op, b, CG(rtol=1e-8, max_steps=500), options={"y0": pre.value})
     assert int(warm.stats["num_steps"]) <= 1
+    zero = lx.linear_solve(op, 0 * b, CG(rtol=1e-8), options={"y0": pre.value})
+    assert int(zero.stats["num_steps"]) == 0 and not np.any(zero.value)  # b = 0: y = 0
 
 
 def test_gradient_through_the_solve_matches_finite_differences():

@@ -11,27 +11,51 @@ SCRIPT = textwrap.dedent("""
     jax.config.update("jax_enable_x64", True)
     import equinox as eqx, jax.numpy as jnp, numpy as np, optax
     from jax.sharding import PartitionSpec
-    from sciml.solvers import FullBatch, Minibatches, PythonLoop, ScanLoop, fit
-    from sciml.solvers._train import _mesh, _place
+    from sciml.ragged import Ragged
+    from sciml.solvers import FullBatch, Minibatches, PaddedBatches, PythonLoop, ScanLoop, fit
+    from sciml.solvers._train import _chunk, _mesh, _place
 
     assert len(jax.devices()) == 2, jax.devices()
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(64, 3)), rng.normal(size=64)
     model = eqx.nn.MLP(3, "scalar", 16, 2, key=jax.random.key(0))
     loss = lambda m, b: jnp.mean((jax.vmap(m)(b[0]) - b[1]) ** 2)
-    for batcher, loop in ((Minibatches(16), ScanLoop()), (Minibatches(16), PythonLoop()),
-                          (FullBatch(), ScanLoop())):
-        runs = [fit(model, loss, optax.sgd(0.1), steps=1, data=(x, y), batcher=batcher,
-                    key=jax.random.key(1), loop=loop, devices=d)
-                for d in (jax.devices(), jax.devices()[:1])]
+    sizes = rng.integers(1, 5, size=24)  # ragged: per-item features, per-sample targets
+    ragged = Ragged({"x": rng.normal(size=(sizes.sum(), 3))}, {"y": rng.normal(size=24)},
+                    np.r_[0, np.cumsum(sizes)])
+    ragged_loss = lambda m, b: jnp.mean((b.sum(jax.vmap(m)(b.items["x"])) - b.samples["y"]) ** 2)
+
+    def same(runs):
         assert [r.stats["devices"] for r in runs] == [2, 1]
         leaves = [jax.tree.leaves(eqx.filter(r.model, eqx.is_array)) for r in runs]
         for a, b in zip(*leaves, strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(runs[0].history.loss, runs[1].history.loss, rtol=1e-12)
-    placed = _place((jnp.zeros((64, 3)), jnp.zeros(5)), _mesh(None), shard=True)
+
+    # Adam over an epoch boundary (4 batches per epoch, 6 steps in chunks of 3)
+    for batcher, loop in ((Minibatches(16), ScanLoop()), (Minibatches(16), PythonLoop()),
+                          (FullBatch(), ScanLoop())):
+        same([fit(model, loss, optax.adam(1e-2), steps=6, log_every=3, data=(x, y),
+                  batcher=batcher, key=jax.random.key(1), loop=loop, devices=d)
+              for d in (jax.devices(), jax.devices()[:1])])
+    same([fit(model, ragged_loss, optax.adam(1e-2), steps=6, log_every=3, data=ragged,
+              batcher=PaddedBatches(4, capacity=20), key=jax.random.key(1), devices=d)
+          for d in (jax.devices(), jax.devices()[:1])])
+
+    # the step is split: each device holds half the batch, and gradients are all-reduced
+    mesh = _mesh(None)
+    placed = _place((jnp.zeros((64, 3)), jnp.zeros(5)), mesh, shard=True)
     assert placed[0].sharding.spec == PartitionSpec("batch")  # split across the devices
     assert placed[1].sharding.spec == PartitionSpec()  # 5 does not divide: replicated
+    opt = optax.with_extra_args_support(optax.adam(1e-2))
+    params, static = eqx.partition(model, eqx.is_inexact_array)
+    batcher = Minibatches(16)
+    xs, _ = batcher.plan(batcher.init((x, y), jax.random.key(1)), (x, y), 2)
+    chunk = _chunk("scan", loss, opt, False, None, batcher, mesh)
+    args = _place((params, opt.init(params)), mesh, shard=False)
+    hlo = chunk.lower(*args, static, _place((x, y), mesh, shard=False), eqx.is_inexact_array,
+                      _place(xs, mesh, shard=False), 2).compile().compiled.as_text()
+    assert "all-reduce" in hlo and "f64[8,3]" in hlo, "the batch of 16 is not split in 8s"
     print("ok")
 """)
 

@@ -10,6 +10,8 @@ import pytest
 from sciml.io import load_checkpoint, save_checkpoint
 from sciml.solvers import (
     RESULTS,
+    PythonLoop,
+    ScanLoop,
     concat_histories,
     fit,
     lbfgs,
@@ -115,8 +117,11 @@ def test_resume_continues_where_it_stopped(tmp_path, getkey):
     resumed = fit(model, mse, optax.adam(1e-2), steps=300, data=data, log_every=50,
                   checkpoint=ck, resume=True)
     assert resumed.step == 300
-    np.testing.assert_array_equal(np.asarray(resumed.model.w), np.asarray(full.model.w))
+    for a, b in zip(jax.tree.leaves((resumed.model, resumed.opt_state)),
+                    jax.tree.leaves((full.model, full.opt_state)), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     np.testing.assert_array_equal(resumed.history.loss.values, full.history.loss.values)
+    assert np.all(np.diff(resumed.history.elapsed_s.values) > 0)  # one timeline
 
 
 def test_checkpoint_errors(tmp_path, getkey):
@@ -136,11 +141,27 @@ def test_training_outcome_nonfinite_loss_returned_when_asked():
     """`throw=False`: a NaN loss stops training and returns the last finite model."""
     model = (jnp.ones(2),)
     loss = lambda m, d: jnp.where(jnp.sum(m[0]) < 1.5, jnp.nan, jnp.sum(m[0] ** 2))
-    res = fit(model, loss, optax.sgd(0.1), steps=30, log_every=2, throw=False)
-    assert res.result == RESULTS.nonfinite_loss and not res.successful
+    for loop in (ScanLoop(), PythonLoop()):
+        res = fit(model, loss, optax.sgd(0.1), steps=30, log_every=2, throw=False, loop=loop)
+        assert res.result == RESULTS.nonfinite_loss and res.step == 2
+    assert not res.successful
     # m ← 0.8 m: the loss is finite at steps 0 and 1 (sum 2, 1.6) and NaN at step 2 (1.28),
     # so the second chunk fails and the model after the first (step 2) comes back
     assert res.step == 2 == int(res.stats["steps"]) and res.history.sizes["step"] == 1
     np.testing.assert_allclose(res.model[0], [0.64, 0.64], rtol=1e-15)
     with pytest.raises(FloatingPointError, match="loss became nan.*lower the learning rate"):
         fit(model, loss, optax.sgd(0.1), steps=30, log_every=2)
+
+
+def test_parameters_that_turn_nan_are_caught_when_the_loss_is_still_finite():
+    """With the whole data each step, a chunk reports the loss before its last update: a
+    last step that makes the parameters NaN is caught by the parameter check."""
+    loss = lambda m, d: jnp.sum(m[0] ** 2) + jnp.where(m[0][0] < 0.7, 0.0,
+                                                       jnp.sqrt(m[0][0] - 0.7))
+    for loop in (ScanLoop(), PythonLoop()):
+        res = fit((jnp.ones(2),), loss, optax.sgd(0.1), steps=9, log_every=3, throw=False,
+                  loop=loop)
+        assert res.result == RESULTS.nonfinite_loss
+        assert bool(jnp.all(jnp.isfinite(res.model[0]))) and res.step == 0
+    with pytest.raises(FloatingPointError, match="parameters became NaN or inf by step 3"):
+        fit((jnp.ones(2),), loss, optax.sgd(0.1), steps=9, log_every=3)

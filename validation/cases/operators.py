@@ -25,7 +25,8 @@ class OperatorSpec:
 
     Attributes:
         dataset: `sciml.datasets.load` name; `resolution` its grid (None: default).
-        model: one of `sciml.solvers.OPERATORS`; `model_args` its keyword arguments.
+        model: one of `sciml.validation.factories.OPERATORS`; `model_args` its keyword
+            arguments.
         config: `OperatorConfig` keyword arguments.
         n_train, n_test: samples (train first, held-out test after).
         eval_resolutions: extra grids to evaluate the trained weights on (same test
@@ -60,8 +61,8 @@ def _coords(ds: xr.Dataset) -> list[np.ndarray]:
 
 
 def build_operator(kind: str, ds: xr.Dataset, *, key, **args) -> Any:
-    """An untrained operator of `kind` sized for dataset `ds` (`sciml.solvers.build_operator`
-    on its training split); periodic data (Burgers on the circle) get circular padding."""
+    """An untrained operator of `kind` sized for dataset `ds` (`factories.build_operator` on
+    its training split); periodic data (Burgers on the circle) get circular padding."""
     from sciml.validation.factories import build_operator as build
 
     x, y, _, _ = _split(ds)
