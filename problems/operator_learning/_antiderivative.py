@@ -26,7 +26,7 @@ from sciml.problems.operator_learning._base import (
     Samples,
     check_indices,
 )
-from sciml.problems.operator_learning._grf import RBFGRF, sample_rng
+from sciml.problems.operator_learning._grf import RBFGRF
 
 
 def sensor_grid(m: int) -> np.ndarray:
@@ -77,10 +77,6 @@ class Antiderivative(OperatorLearningProblem):
     def grid(self, n: int) -> np.ndarray:
         """The n sensors j/(n − 1) (`sensor_grid`)."""
         return sensor_grid(n)
-
-    def draw(self, seed: int, index: int, *, stream: int = 0) -> np.ndarray:
-        """The series coefficients (ξ, η) of sample `index` of `stream`, shape (2, J + 1)."""
-        return self.grf.draw(sample_rng(seed, index, family=self.name, stream=stream))
 
     def input_function(self, xi: np.ndarray, x: np.ndarray) -> np.ndarray:
         """u at points x in [0, 1] (shape (m,)); shape (m,)."""

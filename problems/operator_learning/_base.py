@@ -19,6 +19,7 @@ from typing import ClassVar
 import numpy as np
 
 from sciml.problems.base import Problem
+from sciml.problems.operator_learning._grf import sample_rng
 
 Samples = dict[int, dict[str, np.ndarray]]
 
@@ -33,6 +34,7 @@ class OperatorLearningProblem(Problem):
         resolutions: the standard grid sizes, points (or cells) per dimension, made by
             `sample` by default; others may be asked for where the method allows them
             (a divisor of the solve grid, say).
+        grf: the random input field; `grf.draw(rng)` gives one input's coefficients.
     """
 
     input: ClassVar[str]
@@ -48,9 +50,9 @@ class OperatorLearningProblem(Problem):
         """The grid shape at resolution `n`: `(n,) * len(dims)`."""
         return (int(n),) * len(self.dims)
 
-    @abc.abstractmethod
     def draw(self, seed: int, index: int, *, stream: int = 0) -> np.ndarray:
         """The random coefficients of input `index` of `stream` (`sample_rng`)."""
+        return self.grf.draw(sample_rng(seed, index, family=self.name, stream=stream))
 
     @abc.abstractmethod
     def sample(

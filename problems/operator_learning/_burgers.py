@@ -58,7 +58,7 @@ from sciml.problems.operator_learning._base import (
     Samples,
     check_indices,
 )
-from sciml.problems.operator_learning._grf import PeriodicGRF, check_seed, sample_rng
+from sciml.problems.operator_learning._grf import PeriodicGRF, check_seed
 
 logger = logging.getLogger(__name__)
 
@@ -287,10 +287,6 @@ class BurgersPeriodic(OperatorLearningProblem):
     def grid(self, n: int) -> np.ndarray:
         """The points j/n of the periodic interval (`periodic_grid`)."""
         return periodic_grid(n)
-
-    def draw(self, seed: int, index: int, *, stream: int = 0) -> np.ndarray:
-        """The KL coefficients (ξ, η) of sample `index` of `stream`, shape (2, kl_modes)."""
-        return self.grf.draw(sample_rng(seed, index, family=self.name, stream=stream))
 
     def initial(self, xi: np.ndarray, points: int | None = None) -> np.ndarray:
         """u0 on x_j = j/points (default: the solve grid) for KL coefficients `xi` (shape

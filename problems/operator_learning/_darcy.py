@@ -54,7 +54,7 @@ from sciml.problems.operator_learning._base import (
     Samples,
     check_indices,
 )
-from sciml.problems.operator_learning._grf import NeumannGRF, check_seed, sample_rng
+from sciml.problems.operator_learning._grf import NeumannGRF, check_seed
 
 # Measured with `DarcyFlow().convergence()` (seed 0, samples 0-2 of stream 0) and, for the
 # last two, `convergence(samples=2, cells=(256, 512, 1024))`.
@@ -216,10 +216,6 @@ class DarcyFlow(OperatorLearningProblem):
     def grid(self, n: int) -> np.ndarray:
         """The cell centres (j + 1/2)/n (`cell_centres`)."""
         return cell_centres(n)
-
-    def draw(self, seed: int, index: int, *, stream: int = 0) -> np.ndarray:
-        """The KL coefficients ξ of sample `index` of `stream`, shape (kl_modes, kl_modes)."""
-        return self.grf.draw(sample_rng(seed, index, family=self.name, stream=stream))
 
     def coefficient(self, xi: np.ndarray, cells: int | None = None) -> np.ndarray:
         """a at the cell centres of `cells` x `cells` cells (default: the fine grid) for KL

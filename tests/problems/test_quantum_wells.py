@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 import scipy.linalg as sl
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sciml.problems import get_problem, problem_names
@@ -105,6 +105,8 @@ def test_zero_depth_or_height_is_the_empty_box():
 @settings(max_examples=8, deadline=None)
 @given(s=st.floats(0.3, 3.0), depth=st.floats(1.0, 300.0), width=st.floats(0.1, 0.8),
        shift=st.floats(-0.05, 0.05))
+# the Wronskian's bisection bracket collapsed to one ulp with |W| > atol (state 3, E ≈ 1327)
+@example(s=0.5, depth=274.109375, width=0.189453125, shift=0.0)
 def test_scaling_law(s, depth, width, shift):
     # x -> s x maps -ψ'' + V ψ = E ψ to the same problem with V/s² and E/s².
     a = FiniteWell(L=1.0, depth=depth, width=width, center=0.5 + shift)
