@@ -25,10 +25,53 @@ from typing import Any
 import equinox as eqx
 import jax
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "load_checkpoint",
-           "save_checkpoint"]
+__all__ = ["IntegrityError", "atomic_path", "atomic_write_bytes", "atomic_write_text",
+           "check_writable_dir", "load_checkpoint", "save_checkpoint"]
 
 TMP_SUFFIX = ".tmp"
+
+
+class IntegrityError(ValueError):
+    """A file the toolkit wrote no longer matches the checksums it recorded (corrupted,
+    truncated, extended or edited). `path` is the file; `what` names the part that differs
+    (a variable, a leaf, the header) when it can be told, else None."""
+
+    def __init__(self, message: str, *, path: str | os.PathLike[str], what: str | None = None):
+        super().__init__(message)
+        self.path = Path(path)
+        self.what = what
+
+
+def check_writable_dir(path: str | os.PathLike[str], what: str = "directory") -> Path:
+    """Create `path` (and its parents) if missing and check that files can be created in it.
+
+    Call it before any long computation whose results go there, so that a bad path fails in
+    a second, not after an hour.
+
+    Raises:
+        NotADirectoryError: `path` or one of its parents is a file.
+        PermissionError: the directory cannot be created or written.
+        OSError: any other failure (read-only or full filesystem...), naming `what` and `path`.
+    """
+    path = Path(path).expanduser()
+    try:
+        if path.exists() and not path.is_dir():
+            raise NotADirectoryError(f"{what} {path} is a file, not a directory; "
+                                     "pass a directory path")
+        path.mkdir(parents=True, exist_ok=True)
+        tmp = _create_temp(path / "write-check")
+        tmp.unlink()
+    except NotADirectoryError as e:
+        if str(path) in str(e) and what in str(e):
+            raise
+        raise NotADirectoryError(f"{what} {path} cannot be created: a parent is a file "
+                                 f"({e.strerror or e})") from None
+    except PermissionError as e:
+        raise PermissionError(f"{what} {path} is not writable ({e.strerror or e}); "
+                              "choose another path or fix its permissions") from None
+    except OSError as e:
+        raise type(e)(e.errno, f"{what} {path} cannot be written ({e.strerror or e})") from None
+    return path
 
 
 def _create_temp(path: Path) -> Path:
