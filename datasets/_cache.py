@@ -4,8 +4,9 @@ merging new samples into a cached file.
 Files live in `cache_dir`, else the directory in the environment variable
 `SCIML_DATA_DIR`, else `~/.cache/sciml`, named `{name}_seed{seed}_res{n}_v{version}.nc`
 (grid families) or `{name}_seed{seed}_v{version}.nc` (ragged families). They are written
-atomically (`write_netcdf`) and read with h5netcdf (no pickle anywhere). Every read checks
-the generator, format, seed, resolution, problem parameters, variables, dimensions,
+atomically (`write_netcdf`, sealed with checksums) and read with h5netcdf (no pickle
+anywhere). Every read first verifies the file's checksums (`read_netcdf`: any changed byte
+raises `IntegrityError` naming the variable), then checks the generator, format, seed, resolution, problem parameters, variables, dimensions,
 shapes, dtypes, finiteness, the grid or the ragged offsets, the split and index
 coordinates and the family's own checks; a file that fails is reported with the fix
 (delete it to regenerate), never silently replaced.
@@ -23,7 +24,9 @@ import xarray as xr
 
 from sciml.datasets._families import get_family
 from sciml.datasets._family import COUNT, OFFSET, SAMPLE, Block, Family, GridLayout
+from sciml.datasets._netcdf import read_netcdf
 from sciml.datasets._ragged import select_samples
+from sciml.io import IntegrityError
 from sciml.provenance import provenance
 
 logger = logging.getLogger(__name__)
@@ -123,8 +126,9 @@ def _fix(path: Path) -> str:
 def read(path: Path, family: Family, resolution: int | None, seed: int) -> xr.Dataset:
     """Open a cached file fully into memory and check it (`check`)."""
     try:
-        with xr.open_dataset(path, engine="h5netcdf") as f:
-            ds = f.load()
+        ds = read_netcdf(path, fix=_fix(path))
+    except IntegrityError:
+        raise
     except Exception as e:  # any backend failure means the same thing: unreadable
         raise ValueError(
             f"cached dataset {path} cannot be read ({type(e).__name__}: {e}); it is corrupted "

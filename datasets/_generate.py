@@ -7,7 +7,9 @@ dask.distributed's `client.get_executor()`, ...) is used as it is and never shut
 Without one, the family's `Execution` chooses:
 
 - "processes": a local process pool with the `spawn` start method (a clean interpreter
-  per worker, safe whatever threads JAX has started in this one). Spawned workers import
+  per worker, safe whatever threads JAX has started in this one). Workers ignore SIGINT;
+  on Ctrl-C (or any exception) the parent cancels the pending chunks and terminates the
+  workers, so an interrupted generation stops at once and caches nothing. Spawned workers import
   the main script again, so a script must keep its module-level work under
   `if __name__ == "__main__":`. When the call comes from unguarded module-level code of a
   script, or from inside a spawned worker, the samples are generated in this process
@@ -25,6 +27,7 @@ import functools
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -176,7 +179,31 @@ def _default_executor(family: Family, n_samples: int, n_jobs: int, workers: int)
         )
         return None, "this process"
     ctx = multiprocessing.get_context("spawn")
-    return cf.ProcessPoolExecutor(n, mp_context=ctx), f"a process pool of {n} workers (spawn)"
+    pool = cf.ProcessPoolExecutor(n, mp_context=ctx, initializer=_ignore_sigint)
+    return pool, f"a process pool of {n} workers (spawn)"
+
+
+def _ignore_sigint() -> None:
+    """Pool worker initializer: Ctrl-C in a terminal signals the whole process group, and a
+    worker dying of it mid-task can leave the parent waiting on it forever; the parent
+    alone handles the interruption and stops the workers (`_stop`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop(executor: cf.Executor, grace: float = 5.0) -> None:
+    """Shut down an interrupted pool of ours without waiting for its running tasks: cancel
+    what is pending, terminate the worker processes, reap them (kill after `grace` s)."""
+    # a process pool's workers (private, and dropped by `shutdown`: read first)
+    procs = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        p.terminate()
+    deadline = time.monotonic() + grace
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join(1.0)
 
 
 def _run(
@@ -261,9 +288,12 @@ def generate_blocks(
     try:
         with tqdm(total=total, desc=family.name, unit="sample", disable=not progress) as bar:
             results = _run(task, jobs, executor, bar.update, warm_up=warm_up, owned=owned)
-    finally:
+    except BaseException:  # Ctrl-C, SIGTERM turned into an exception, a failed sample
         if owned and executor is not None:
-            executor.shutdown(cancel_futures=True)
+            _stop(executor)
+        raise
+    if owned and executor is not None:
+        executor.shutdown(cancel_futures=True)
     elapsed = time.perf_counter() - start
     logger.info("generated %d %s samples in %.1f s", total, family.name, elapsed)
     return _assemble(family, jobs, results, splits, streams)

@@ -28,6 +28,7 @@ from sciml.datasets._family import Family
 from sciml.datasets._generate import generate_blocks
 from sciml.datasets._netcdf import write_netcdf
 from sciml.datasets._ragged import select_samples
+from sciml.io import check_writable_dir
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +75,9 @@ def load(
         KeyError: unknown `name` (the message lists the known ones).
         ValueError: unsupported `resolution` or counts; both `workers` and `executor`; a
             cached file that is unreadable or fails a check (the message names the file and
-            the fix).
+            the fix); `sciml.io.IntegrityError` (a ValueError) when its checksums fail.
+        OSError: the cache directory cannot be created or written (raised before any
+            sample is generated).
     """
     family = get_family(name)
     n = family.layout.resolution(family.name, resolution)
@@ -89,13 +92,14 @@ def load(
         logger.debug("%s: using %s", family.name, path)
         return _finish(_cache.take(ds, n_train, n_test), n_train, n_test, path)
 
+    # before generating (minutes for Darcy): a cache that cannot be written fails now
+    check_writable_dir(path.parent, "dataset cache directory")
     totals = (max(n_train, have[0]), max(n_test, have[1]))
     problem = family.problem()
     ranges = {s: range(h, t) for s, h, t in zip(SPLITS, have, totals, strict=True)}
     new = generate_blocks(
         family, problem, seed, ranges, executor=executor, workers=workers, progress=progress
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
     result = None
     for r in family.resolutions:
         if r == n:

@@ -7,23 +7,40 @@ file in the target's directory (same filesystem, so the rename is atomic), flush
 then renamed onto the target with `os.replace`. A crash or an exception at any point before
 the rename leaves the target untouched and removes the temporary file.
 
-Checkpoints: one file, a JSON header line (step, history, user metadata) followed by the
-leaves of a PyTree written with `equinox.tree_serialise_leaves`. No pickle: loading a
-checkpoint cannot run code. PRNG keys are stored as their raw key data.
+Integrity: every file the toolkit reads back carries SHA-256 checksums of its whole content
+and of each part (a checkpoint's leaves, a dataset's variables), checked before the file is
+parsed. Any change (a flipped bit, a truncation, appended bytes, an edit) raises
+`IntegrityError` naming the file, the part that changed when it can be told, and the fix.
+
+Checkpoints (`save_checkpoint`, `load_checkpoint`) are one file, no pickle, so loading one
+cannot run code:
+
+```
+sciml-checkpoint-v2 size=<N> sha256=<hex> header=<hex>\n   checksums of what follows
+{"meta": {...}, "leaves": [{"path", "dtype", "shape", "sha256"}, ...]}\n   JSON, one line
+<the leaves' raw little-endian bytes, one after another>
+```
+
+`size` and `sha256` cover everything after the first line, `header` the JSON line alone (so
+a damaged payload can still be read against the leaf table to name the leaf). Array leaves
+(JAX, NumPy, Python numbers) are stored; other leaves are structure and come from the tree
+loaded into. PRNG keys are stored as their raw key data.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import secrets
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import equinox as eqx
 import jax
+import numpy as np
 
 __all__ = ["IntegrityError", "atomic_path", "atomic_write_bytes", "atomic_write_text",
            "check_writable_dir", "load_checkpoint", "save_checkpoint"]
@@ -123,7 +140,13 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         path: the final file; its directory must exist.
     """
     path = Path(path)
-    tmp = _create_temp(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"cannot write {path}: its directory {path.parent} does not "
+                                "exist; create it first")
+    try:
+        tmp = _create_temp(path)
+    except OSError as e:  # name the target, not the hidden temporary file
+        raise type(e)(e.errno, f"cannot write {path} ({e.strerror or e})") from None
     try:
         yield tmp
         _fsync_file(tmp)
@@ -147,48 +170,240 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "
     atomic_write_bytes(path, text.encode(encoding))
 
 
-_MAGIC = "sciml-checkpoint-v1"
+
+# --- checksums -----------------------------------------------------------------------------
+def sha256_ranges(f: Any, ranges: Iterator[tuple[int, int]] | list[tuple[int, int]],
+                  block: int = 1 << 20) -> str:
+    """Hex SHA-256 of the bytes of the open binary file `f` in `ranges` ((offset, size)
+    pairs, concatenated in order), read in blocks of `block` bytes."""
+    h = hashlib.sha256()
+    for offset, size in ranges:
+        f.seek(offset)
+        while size > 0:
+            chunk = f.read(min(block, size))
+            if not chunk:
+                break  # past the end: the caller's size check reports it
+            h.update(chunk)
+            size -= len(chunk)
+    return h.hexdigest()
+
+
+# --- checkpoints ---------------------------------------------------------------------------
+CHECKPOINT_FORMAT = "sciml-checkpoint-v2"
 
 
 def _is_key(x: Any) -> bool:
     return isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
 
 
-def _raw(tree: Any) -> Any:
-    return jax.tree.map(lambda x: jax.random.key_data(x) if _is_key(x) else x, tree)
+def _stored(x: Any) -> bool:
+    """Leaves written to a checkpoint: arrays and numbers; anything else is structure."""
+    return isinstance(x, jax.Array | np.ndarray | np.generic | int | float | complex)
 
 
-def save_checkpoint(path: str | Path, tree: Any, meta: dict[str, Any]) -> None:
-    """Write `tree`'s array leaves and JSON-able `meta` to `path` atomically (no pickle)."""
-    header = json.dumps({"format": _MAGIC, **meta}, allow_nan=True)
+def _as_numpy(x: Any) -> np.ndarray:
+    a = np.asarray(jax.random.key_data(x) if _is_key(x) else x)
+    if a.dtype.kind == "O":
+        raise TypeError(f"cannot store an object array in a checkpoint: {a!r:.80}")
+    return a if a.flags.c_contiguous else a.copy(order="C")  # (ascontiguousarray makes 0-d 1-d)
+
+
+def _leaves(tree: Any) -> list[tuple[str, Any]]:
+    flat, _ = jax.tree_util.tree_flatten_with_path(tree)
+    return [(jax.tree_util.keystr(p), x) for p, x in flat]
+
+
+def _check_byteorder() -> None:
+    if sys.byteorder != "little":
+        raise OSError("sciml checkpoints are little-endian; this machine is big-endian")
+
+
+def save_checkpoint(path: str | os.PathLike[str], tree: Any, meta: dict[str, Any]) -> None:
+    """Write the array leaves of `tree` and the JSON-able `meta` to `path` atomically.
+
+    The format (module docstring) carries checksums of the whole file, of the header and of
+    each leaf, so `load_checkpoint` detects any change to the file.
+
+    Raises:
+        FileNotFoundError: `path`'s directory does not exist.
+    """
+    _check_byteorder()
+    arrays = [(p, _as_numpy(x)) for p, x in _leaves(tree) if _stored(x)]
+    table = [{"path": p, "dtype": a.dtype.name, "shape": list(a.shape),
+              "sha256": hashlib.sha256(a.tobytes()).hexdigest()} for p, a in arrays]
+    header = json.dumps({"meta": meta, "leaves": table}, allow_nan=True).encode() + b"\n"
+    body = hashlib.sha256(header)
+    for _, a in arrays:
+        body.update(a.tobytes())
+    size = len(header) + sum(a.nbytes for _, a in arrays)
+    first = (f"{CHECKPOINT_FORMAT} size={size} sha256={body.hexdigest()} "
+             f"header={hashlib.sha256(header).hexdigest()}\n")
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        f.write(header.encode() + b"\n")
-        eqx.tree_serialise_leaves(f, _raw(tree))
+        f.write(first.encode("ascii") + header)
+        for _, a in arrays:
+            f.write(a.tobytes())
 
 
-def load_checkpoint(path: str | Path, like: Any) -> tuple[Any, dict[str, Any]]:
+def _first_line(path: Path, line: bytes) -> tuple[int, str, str]:
+    """(size, sha256, header sha256) from a checkpoint's first line, or IntegrityError."""
+    parts = line.rstrip(b"\n").split(b" ")
+    try:
+        fields = dict(p.decode("ascii").split("=", 1) for p in parts[1:])
+        ok = (parts[0] == CHECKPOINT_FORMAT.encode() and line.endswith(b"\n")
+              and set(fields) == {"size", "sha256", "header"}
+              and all(len(fields[k]) == 64 and all(c in "0123456789abcdef" for c in fields[k])
+                      for k in ("sha256", "header"))
+              and fields["size"].isdigit() and str(int(fields["size"])) == fields["size"])
+    except (UnicodeDecodeError, ValueError):
+        ok = False
+    if not ok:
+        if parts and parts[0].startswith(b"sciml-checkpoint-v1"):
+            raise IntegrityError(
+                f"{path} is a checkpoint of an older sciml (format v1, without checksums); "
+                "start training without resume to write a new one", path=path, what="format")
+        raise IntegrityError(
+            f"{path} is not a sciml checkpoint, or its first line is damaged (expected "
+            f"'{CHECKPOINT_FORMAT} size=... sha256=... header=...'); delete it and start "
+            "without resume", path=path, what="header")
+    return int(fields["size"]), fields["sha256"], fields["header"]
+
+
+def _check_table(path: Path, header: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Validate the JSON header's fields; return (meta, leaf table)."""
+    def bad(msg: str):
+        raise IntegrityError(f"checkpoint {path}: {msg}; delete it and start without resume",
+                             path=path, what="header")
+
+    if not isinstance(header, dict) or set(header) != {"meta", "leaves"}:
+        bad("the header must be an object with exactly 'meta' and 'leaves'")
+    meta, table = header["meta"], header["leaves"]
+    if not isinstance(meta, dict):
+        bad("'meta' must be an object")
+    if not isinstance(table, list):
+        bad("'leaves' must be a list")
+    for i, leaf in enumerate(table):
+        ok = (isinstance(leaf, dict) and set(leaf) == {"path", "dtype", "shape", "sha256"}
+              and isinstance(leaf["path"], str) and isinstance(leaf["dtype"], str)
+              and isinstance(leaf["shape"], list)
+              and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                      for n in leaf["shape"])
+              and isinstance(leaf["sha256"], str) and len(leaf["sha256"]) == 64)
+        if ok:
+            try:
+                leaf["dtype"] = np.dtype(jax.numpy.dtype(leaf["dtype"]))
+            except TypeError:
+                ok = False
+        if not ok:
+            bad(f"leaf {i} of the table is malformed: {leaf!r:.200}")
+    return meta, table
+
+
+def load_checkpoint(path: str | os.PathLike[str], like: Any,
+                    check: Callable[[dict[str, Any]], None] | None = None,
+                    ) -> tuple[Any, dict[str, Any]]:
     """Read a checkpoint written by `save_checkpoint` into the structure of `like`.
+
+    Every checksum is verified before the content is used; then `check(meta)` runs (the
+    caller's own checks of its fields, which may raise), then every stored leaf is matched
+    to `like`'s by path, dtype and shape.
+
+    Returns:
+        (tree, meta): `like` with its array leaves replaced by the stored ones, and `meta`.
 
     Raises:
         FileNotFoundError: no file at `path`.
-        ValueError: the file is not a sciml checkpoint or does not match `like`.
+        IntegrityError (a ValueError): the file is not a sciml checkpoint, or is truncated,
+            extended or changed; the message names the leaf or the header when it can.
+        ValueError: the file is intact but holds another model or optimiser than `like`
+            (the message names the first leaf that differs).
     """
+    _check_byteorder()
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}")
+    total = path.stat().st_size
     with open(path, "rb") as f:
-        try:
-            meta = json.loads(f.readline())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            meta = None
-        if not isinstance(meta, dict) or meta.get("format") != _MAGIC:
-            raise ValueError(f"{path} is not a sciml checkpoint (expected header {_MAGIC!r})")
-        try:
-            raw = eqx.tree_deserialise_leaves(f, _raw(like))
-        except Exception as e:  # equinox raises several types on a structure mismatch
-            raise ValueError(
-                f"checkpoint {path} does not match the model/optimiser it is loaded into: {e}"
-            ) from e
-    tree = jax.tree.map(lambda r, x: jax.random.wrap_key_data(r, impl=jax.random.key_impl(x))
-                        if _is_key(x) else r, raw, like)
-    return tree, meta
+        first = f.readline(200)
+        size, digest, header_digest = _first_line(path, first)
+        start = len(first)
+        if total != start + size:
+            what = (f"truncated: {total} bytes where its first line promises {start + size}"
+                    if total < start + size else
+                    f"{total - start - size} unexpected bytes appended after its end")
+            raise IntegrityError(f"checkpoint {path} is {what}; delete it and start without "
+                                 "resume", path=path, what="size")
+        if sha256_ranges(f, [(start, size)]) != digest:
+            _name_damage(f, path, start, header_digest)  # always raises
+        f.seek(start)
+        header_bytes = f.readline()
+        payload = f.read()
+    if hashlib.sha256(header_bytes).hexdigest() != header_digest:
+        raise IntegrityError(f"checkpoint {path}: its first line is damaged (the header "
+                             "checksum does not match); delete it and start without resume",
+                             path=path, what="header")
+    try:
+        header = json.loads(header_bytes)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:  # only if written so
+        raise IntegrityError(f"checkpoint {path}: its header is not JSON ({e})", path=path,
+                             what="header") from None
+    meta, table = _check_table(path, header)
+    if check is not None:
+        check(meta)
+    return _fill(path, like, table, payload), meta
+
+
+def _name_damage(f: Any, path: Path, start: int, header_digest: str) -> None:
+    """Raise an IntegrityError naming the part of a checkpoint whose checksum fails."""
+    f.seek(start)
+    header_bytes = f.readline()
+    what = "header"
+    if hashlib.sha256(header_bytes).hexdigest() == header_digest:
+        _, table = _check_table(path, json.loads(header_bytes))
+        offset = start + len(header_bytes)
+        for leaf in table:
+            n = leaf["dtype"].itemsize * int(np.prod(leaf["shape"], dtype=np.int64))
+            if sha256_ranges(f, [(offset, n)]) != leaf["sha256"]:
+                what = f"leaf {leaf['path']}"
+                break
+            offset += n
+    raise IntegrityError(f"checkpoint {path} is corrupted: the checksum of its {what} does "
+                         "not match; delete it and start without resume", path=path,
+                         what=what)
+
+
+def _fill(path: Path, like: Any, table: list[dict[str, Any]], payload: bytes) -> Any:
+    flat, treedef = jax.tree_util.tree_flatten_with_path(like)
+    slots = [i for i, (_, x) in enumerate(flat) if _stored(x)]
+    have = [(jax.tree_util.keystr(flat[i][0]), _as_numpy(flat[i][1])) for i in slots]
+
+    def mismatch(msg: str):
+        raise ValueError(f"checkpoint {path} does not match the model/optimiser it is loaded "
+                         f"into: {msg}; resume with the same model, optimiser and batcher, or "
+                         "start without resume")
+
+    for k, (leaf, (p, a)) in enumerate(zip(table, have)):
+        if leaf["path"] != p or leaf["dtype"] != a.dtype or tuple(leaf["shape"]) != a.shape:
+            mismatch(f"leaf {k} is {leaf['path']} {leaf['dtype']}{leaf['shape']} in the file "
+                     f"and {p} {a.dtype}{list(a.shape)} here")
+    if len(table) != len(have):
+        extra = table[len(have)]["path"] if len(table) > len(have) else have[len(table)][0]
+        mismatch(f"the file holds {len(table)} array leaves, this tree {len(have)} "
+                 f"(first unmatched: {extra})")
+    leaves = [x for _, x in flat]
+    offset = 0
+    for i, leaf in zip(slots, table, strict=True):
+        n = leaf["dtype"].itemsize * int(np.prod(leaf["shape"], dtype=np.int64))
+        a = np.frombuffer(payload, leaf["dtype"], n // leaf["dtype"].itemsize, offset)
+        a = a.reshape(tuple(leaf["shape"])).copy()
+        offset += n
+        x = leaves[i]
+        if _is_key(x):
+            leaves[i] = jax.random.wrap_key_data(jax.numpy.asarray(a),
+                                                 impl=jax.random.key_impl(x))
+        elif isinstance(x, jax.Array):
+            leaves[i] = jax.numpy.asarray(a)
+        elif isinstance(x, np.ndarray):
+            leaves[i] = a
+        else:  # Python or NumPy scalar
+            leaves[i] = type(x)(a[()])
+    return jax.tree_util.tree_unflatten(treedef, leaves)

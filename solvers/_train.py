@@ -30,7 +30,8 @@ import optax
 import xarray as xr
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from sciml.io import load_checkpoint, save_checkpoint
+from sciml.io import check_writable_dir, load_checkpoint, save_checkpoint
+from sciml.solvers._checkpointing import check_meta, describe_optimiser
 from sciml.solvers._batching import AbstractBatcher, CapacityError, FullBatch
 from sciml.solvers._result import RESULTS, TrainingResult
 
@@ -108,8 +109,10 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimiser: optax.GradientTransf
         project: `(model, data) -> model` applied (jitted) after every chunk, e.g. an exact
             minimisation over one block of the trained parameters (others are kept).
         opt_state, batcher_state, start_step: continue from an earlier `FitResult`.
-        checkpoint: file written atomically at each log point; with `resume=True` and the
-            file present, training restarts from it bit for bit.
+        checkpoint: file written atomically at each log point (its directory is created and
+            checked before training starts); with `resume=True` and the file present,
+            training restarts from it bit for bit, once its checksums, its fields and its
+            optimiser (blocks and hyperparameters, `describe_optimiser`) check out.
         loop: `AutoLoop()`, `ScanLoop()` or `PythonLoop()` (module docstring).
         devices: devices to shard batches over (default: `jax.devices()`, all processes').
         progress: a tqdm bar on stderr, drawn only when stderr is a terminal.
@@ -127,10 +130,15 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimiser: optax.GradientTransf
     bstate = batcher.init(data, key) if batcher_state is None else batcher_state
     rows: list[dict[str, float]] = []
     step = start_step
-    if resume and checkpoint is not None and Path(checkpoint).exists():
-        (params, opt_state, bstate), meta = load_checkpoint(checkpoint, (params, opt_state,
-                                                                         bstate))
-        step, rows = int(meta["step"]), list(meta["history"])
+    if checkpoint is not None:  # a bad path fails now, not after the first chunk
+        checkpoint = Path(checkpoint)
+        check_writable_dir(checkpoint.parent, "checkpoint directory")
+        described = describe_optimiser(optimiser)
+    if resume and checkpoint is not None and checkpoint.exists():
+        (params, opt_state, bstate), meta = load_checkpoint(
+            checkpoint, (params, opt_state, bstate),
+            check=functools.partial(check_meta, path=checkpoint, optimiser=described))
+        step, rows = meta["step"], list(meta["history"])
         t0 -= rows[-1]["elapsed_s"] if rows else 0.0  # the timeline continues
         logger.info("%s: resumed from %s at step %d", desc, checkpoint, step)
     end = start_step + steps
@@ -189,7 +197,8 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimiser: optax.GradientTransf
                 bar.update(n)
             if checkpoint is not None and jax.process_index() == 0:
                 save_checkpoint(checkpoint, (params, opt_state, bstate),
-                                {"step": step, "history": rows, "desc": desc})
+                                {"step": step, "history": rows, "desc": desc,
+                                 "optimiser": described})
             record = LogRecord(step, current, loss, {k: v for k, v in row.items() if k != "step"})
             if stopped := any([cb(record) for cb in callbacks]):
                 break

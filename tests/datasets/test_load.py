@@ -8,6 +8,7 @@ import xarray as xr
 from sciml import datasets
 from sciml.datasets import _families, cache_path, dataset_names, load, train_test_split
 from sciml.datasets._netcdf import write_netcdf
+from sciml.io import IntegrityError
 from sciml.problems.operator_learning import DarcyFlow, block_average
 
 
@@ -184,7 +185,9 @@ def test_corrupted_files(tmp_path, damage):
             damage
         ]
     )
-    with pytest.raises(ValueError, match="cannot be read.*delete .* to regenerate"):
+    message = {"garbage": "not a sealed sciml NetCDF file", "truncated": "truncated",
+               "empty": "not a sealed"}[damage]
+    with pytest.raises(IntegrityError, match=f"{message}.*delete .* to regenerate"):
         load("antiderivative", n_train=3, n_test=1, cache_dir=tmp_path)
     path.unlink()  # the fix the message names
     assert load("antiderivative", n_train=3, n_test=1, cache_dir=tmp_path).sizes["sample"] == 4
