@@ -80,15 +80,13 @@ def shrink(spec):
 
 def from_report(report: Path, case: str) -> dict | None:
     """The cell of validation case `case` from a `sciml validate` report, or None."""
-    import xarray as xr
-
+    from sciml.datasets import read_netcdf
     from sciml.validation._report import safe_name
 
     path = report / "data" / f"{safe_name(case)}.nc"
     if not path.exists():
         return None
-    with xr.open_dataset(path, engine="h5netcdf") as ds:
-        a = dict(ds.attrs)
+    a = dict(read_netcdf(path).attrs)
     results = json.loads((report / "results.json").read_text())
     created = results.get("created", "?")
     return dict(rel_l2=float(a["rel_l2"]), n_parameters=int(a["n_parameters"]),

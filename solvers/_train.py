@@ -30,6 +30,7 @@ import optax
 import xarray as xr
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from sciml.checks import integer
 from sciml.io import check_writable_dir, load_checkpoint, save_checkpoint
 from sciml.solvers._checkpointing import check_meta, describe_optimiser
 from sciml.solvers._batching import AbstractBatcher, CapacityError, FullBatch
@@ -121,7 +122,7 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimiser: optax.GradientTransf
             batcher's `CapacityError`); with False, stop and return the last good model with
             `RESULTS.nonfinite_loss` (or `RESULTS.buffer_overflow`).
     """
-    steps, start_step, log_every = (_count(v, n, low) for v, n, low in (
+    steps, start_step, log_every = (integer(n, v, low=low) for v, n, low in (
         (steps, "steps", 0), (start_step, "start_step", 0), (log_every, "log_every", 1)))
     t0 = time.perf_counter()
     wrapped = optax.with_extra_args_support(optimiser)
@@ -213,12 +214,6 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimiser: optax.GradientTransf
     return FitResult(model=eqx.combine(params, static), history=history_dataset(rows, desc),
                      wall_time_s=wall, result=result, stats=stats, opt_state=opt_state,
                      step=step, batcher_state=bstate)
-
-
-def _count(value: Any, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def _bar(progress: bool, total: int, desc: str):

@@ -302,3 +302,13 @@ def test_checkpoint_directories(tmp_path):
     with pytest.raises(NotADirectoryError, match="checkpoint directory"):
         fit(Linear(jnp.zeros(3), jnp.zeros(())), _mse, optax.adam(1e-2), steps=10,
             data=_data(), log_every=10, checkpoint=blocker / "ck.eqx")
+
+
+@pytest.mark.parametrize("value, error", [(2.5, TypeError), (2.0, TypeError), ("3", TypeError),
+                                          (True, TypeError), (-1, ValueError)])
+def test_fit_steps_must_be_an_integer(value, error):
+    with pytest.raises(error, match="steps"):
+        fit(Linear(jnp.zeros(3), jnp.zeros(())), _mse, optax.adam(1e-2), steps=value,
+            data=_data())
+    assert fit(Linear(jnp.zeros(3), jnp.zeros(())), _mse, optax.adam(1e-2),
+               steps=np.int64(3), data=_data(), log_every=3).step == 3

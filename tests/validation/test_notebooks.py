@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from sciml.datasets import write_netcdf
+
 NOTEBOOK = files("sciml.validation") / "notebooks" / "quantum_wells.ipynb"
 
 
@@ -75,7 +77,7 @@ def fake_report(tmp_path):
         coords={"x": x, "step": step},
         attrs={"energy_exact": e_exact},
     )
-    single.to_netcdf(report / "data" / "quantum_wells.fake.nc", engine="h5netcdf")
+    write_netcdf(single, report / "data" / "quantum_wells.fake.nc")
 
     n = np.arange(1, 4)
     loss = np.exp(-step / 30.0)
@@ -92,7 +94,7 @@ def fake_report(tmp_path):
         },
         coords={"x": x, "step": step, "state": n},
     )
-    multi.to_netcdf(report / "data" / "quantum_wells.fake_multi.nc", engine="h5netcdf")
+    write_netcdf(multi, report / "data" / "quantum_wells.fake_multi.nc")
     return report
 
 
@@ -142,20 +144,22 @@ def test_pde_notebook(tmp_path, kernel_name, monkeypatch):
     step = np.arange(100, 1100, 100)
     x = np.linspace(-1, 1, 51)
     hist = {"history_loss": ("train_step", np.exp(-step / 300))}
-    xr.Dataset({"u_pinn": ("x", np.sin(np.pi * x) + 1e-4), "u_ref": ("x", np.sin(np.pi * x)),
+    write_netcdf(xr.Dataset(
+               {"u_pinn": ("x", np.sin(np.pi * x) + 1e-4), "u_ref": ("x", np.sin(np.pi * x)),
                 "residual": ("x", np.full(51, 1e-3)),
                 "points": (("point", "coord"), np.linspace(-1, 1, 20)[:, None]), **hist},
                coords={"x": x, "coord": ["x"], "train_step": step},
-               attrs={"sampler": "uniform", "rel_l2": 1e-4}).to_netcdf(
-        report / "data" / "pde.fake_1d.nc", engine="h5netcdf")
+               attrs={"sampler": "uniform", "rel_l2": 1e-4}),
+        report / "data" / "pde.fake_1d.nc")
     g = np.sin(np.pi * x)[:, None] * np.sin(np.pi * x)[None, :]
-    xr.Dataset({"u_pinn": (("x", "t"), g * 1.1), "u_ref": (("x", "t"), g),
+    write_netcdf(xr.Dataset(
+               {"u_pinn": (("x", "t"), g * 1.1), "u_ref": (("x", "t"), g),
                 "residual": (("x", "t"), np.abs(g)),
                 "points": (("point", "coord"), np.random.default_rng(0).uniform(-1, 1, (30, 2))),
                 **hist},
                coords={"x": x, "t": x, "coord": ["x", "t"], "train_step": step},
-               attrs={"sampler": "rad", "rel_l2": 0.1}).to_netcdf(
-        report / "data" / "pde.fake_2d.nc", engine="h5netcdf")
+               attrs={"sampler": "rad", "rel_l2": 0.1}),
+        report / "data" / "pde.fake_2d.nc")
     monkeypatch.setenv("SCIML_REPORT_DIR", str(report))
     nb = nbformat.reads(PDE_NOTEBOOK.read_text(), as_version=4)
     assert all(c.outputs == [] for c in nb.cells if c.cell_type == "code")
