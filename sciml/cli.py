@@ -8,21 +8,45 @@ sciml --version
 This is the one place that reaches every package, so it imports them inside the commands:
 `sciml --version` and `sciml --help` load neither JAX nor the validation cases.
 
-Exit codes: 0 all checks passed, 1 a check failed, 2 usage error.
+`sciml validate` checks its output directory (and the dataset cache, when a selected case's
+problem is a registered dataset) before anything runs, and publishes the report as one unit (see
+`sciml.validation.runner`). SIGINT and SIGTERM stop it with a report marked partial.
+
+Exit codes of `sciml validate`:
+
+- 0: every check passed;
+- 1: a check failed or a case raised;
+- 2: usage or environment error (bad option, unknown case, an output path that is a file
+  or cannot be created, permission denied, full disk, missing dependency): a one-line
+  message on stderr, no traceback, and the published report left as it was;
+- 130: interrupted by SIGINT (Ctrl-C); 143: terminated by SIGTERM. The cases that
+  finished are published in a report marked partial.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from sciml import __version__
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+_EXIT_CODES = """\
+exit codes:
+  0    every check passed
+  1    a check failed or a case raised
+  2    usage or environment error (bad option or path, permission denied, full disk,
+       missing dependency): one line on stderr, the published report left as it was
+  130  interrupted by SIGINT (Ctrl-C); the finished cases are published as a partial report
+  143  terminated by SIGTERM; likewise
+"""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,9 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser(
         "validate",
         help="run validation cases against exact references and write a report",
-        description="Run a validation suite and write results.json, report.md, report.html, "
-        "figures/ and data/ into the output directory. Exit code 0 when every check "
-        "passes, 1 when one fails, 2 on a usage error.",
+        description="Run a validation suite and publish results.json, report.md, "
+        "report.html, figures/ and data/ at the output directory (a symlink to the newest "
+        "run under DIR.runs/, replaced in one step). With --only, the other cases of the "
+        "report are kept.",
+        epilog=_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     # Suites are checked by the registry, so that parsing needs no import of it.
     validate.add_argument(
@@ -47,13 +74,15 @@ def _parser() -> argparse.ArgumentParser:
         "--only",
         nargs="+",
         metavar="NAME",
-        help="run only these cases (a name, or a prefix ending before a dot)",
+        help="run only these cases (a name, or a prefix ending before a dot); the report "
+        "keeps the other cases of its previous run",
     )
     validate.add_argument(
         "--out",
         default="validation-report",
         metavar="DIR",
-        help="report directory (default: ./validation-report)",
+        help="report directory, a symlink to the newest run in DIR.runs/ "
+        "(default: ./validation-report)",
     )
     validate.add_argument(
         "--list", action="store_true", help="list the selected cases and exit without running"
@@ -80,6 +109,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     return args.func(args)
 
 
+class _Terminated(KeyboardInterrupt):
+    """Raised by the SIGTERM handler: an interruption that remembers its signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"terminated by signal {signum}")
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated(signum)
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Make SIGTERM interrupt like Ctrl-C does, restoring the previous handler after."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: signals go elsewhere
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _error(message: object) -> None:
+    text = " ".join(str(message).split())  # one line, whatever the message holds
+    print(f"sciml validate: error: {text}", file=sys.stderr)
+
+
+def _os_error(e: OSError) -> str:
+    if e.filename is not None and e.strerror:
+        return f"{e.filename}: {e.strerror}"
+    return e.strerror or str(e)
+
+
 def _validate(args: argparse.Namespace) -> int:
     # A fresh handler per call: it binds the current sys.stderr, and leaves none behind.
     log = logging.getLogger("sciml")
@@ -89,10 +155,37 @@ def _validate(args: argparse.Namespace) -> int:
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     try:
-        return _run_validate(args)
+        with _sigterm_interrupts():
+            return _run_validate(args)
+    except KeyboardInterrupt as e:
+        return _interrupted(e)
+    except ImportError as e:
+        _error(f"missing dependency: {e}; install the package (pip install -e .)")
+        return EXIT_USAGE
+    except OSError as e:
+        _error(_os_error(e))
+        return EXIT_USAGE
     finally:
         log.removeHandler(handler)
         log.setLevel(old_level)
+
+
+def _interrupted(e: KeyboardInterrupt) -> int:
+    signum = getattr(e, "signum", signal.SIGINT)
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        name = f"signal {signum}"
+    report = getattr(e, "report", None)
+    case = getattr(e, "case", None)
+    during = f" while {case} was running" if case else ""
+    if report is not None:
+        print(f"sciml validate: interrupted by {name}{during}; partial report with "
+              f"{len(report.ran)} finished case(s): {report.markdown}", file=sys.stderr)
+    else:
+        print(f"sciml validate: interrupted by {name}{during}; no report written (the "
+              "previous one, if any, is unchanged)", file=sys.stderr)
+    return 128 + int(signum)
 
 
 def _run_validate(args: argparse.Namespace) -> int:
@@ -101,7 +194,7 @@ def _run_validate(args: argparse.Namespace) -> int:
     try:
         cases = registry.select_cases(args.suite, args.only)
     except ValueError as e:
-        print(f"sciml validate: error: {e}", file=sys.stderr)
+        _error(e)
         return EXIT_USAGE
 
     if args.list:
@@ -114,16 +207,30 @@ def _run_validate(args: argparse.Namespace) -> int:
         print(f"sciml validate: no cases in suite {args.suite!r}", file=sys.stderr)
         return EXIT_FAILED
 
+    from sciml.validation.runner import ReportError, check_output, run_cases
+
+    # Every path is checked before anything is computed.
+    check_output(args.out)
+    _check_dataset_cache(cases)
+
     import jax
 
     # Validation compares with exact references, so it runs in float64 (see ARCHITECTURE.md).
     jax.config.update("jax_enable_x64", True)
 
-    from sciml.validation.runner import run_cases
-
     # A bar redrawn into a log file (CI) is noise, so it is for terminals only.
     progress = not args.no_progress and sys.stderr.isatty()
-    report = run_cases(cases, args.out, suite=args.suite, progress=progress)
+    try:
+        report = run_cases(
+            cases,
+            args.out,
+            suite=None if args.only else args.suite,  # --only chooses by name, not suite
+            only=args.only,
+            progress=progress,
+        )
+    except ReportError as e:
+        _error(e)
+        return EXIT_USAGE
 
     _print_table(
         ("case", "metric", "error", "tolerance", "result", "time"),
@@ -141,8 +248,20 @@ def _run_validate(args: argparse.Namespace) -> int:
     )
     n_passed = sum(e["passed"] for e in report.entries)
     print(f"\n{n_passed}/{len(report.entries)} checks passed")
+    if report.kept:
+        print(f"kept from the previous report: {', '.join(report.kept)}")
     print(f"report: {report.markdown}")
     return EXIT_OK if report.passed else EXIT_FAILED
+
+
+def _check_dataset_cache(cases: Sequence[object]) -> None:
+    """Check the dataset cache is writable when a case's problem is a registered dataset."""
+    from sciml.datasets import dataset_names, default_cache_dir
+    from sciml.io import check_writable_dir
+
+    names = set(dataset_names())
+    if any(getattr(c, "problem", None) in names for c in cases):
+        check_writable_dir(default_cache_dir(), "dataset cache directory")
 
 
 def _fmt(x: float) -> str:

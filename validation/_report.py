@@ -1,7 +1,20 @@
-"""Rendering a validation run: `results.json`, `report.md` and `report.html` as strings.
+"""Rendering a validation run: `results.json`, `report.md`, `report.html` and the per-case
+records, as strings.
 
 No Markdown or HTML library: the reports are small, and text is escaped where it lands
 (`html.escape` for the page, `|` in Markdown tables).
+
+A case record (`records/<case>.json`, written by the runner as the case finishes) holds
+everything needed to render the case again without re-running it, so a later run with
+`--only` can keep it, and an interrupted run can still report it (strict JSON; NaN and
+infinities are written as the strings "nan", "inf", "-inf"):
+
+```
+{"format": "sciml-validation-case-v1", "name", "problem", "description", "suites",
+ "precision", "wall_time_s", "run_created", "checks": [{"metric", "error", "tolerance"}],
+ "info": {...}, "errors": ["<message and traceback>", ...],
+ "figures": ["figures/<case>-<fig>.png", ...], "data": "data/<case>.nc" | null}
+```
 """
 
 from __future__ import annotations
@@ -12,17 +25,21 @@ import math
 import re
 import sys
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sciml.validation.registry import Case, Check
+from sciml.validation.registry import SUITES, Case, Check
 
 
 @dataclass
 class CaseResult:
-    """One case's checks, timing, files and failures, for the report writers."""
+    """One case's checks, timing, files and failures, for the report writers.
+
+    `run_created` is the `created` time of the run that produced it; `kept` marks a result
+    carried over unchanged from an earlier report (`--only`).
+    """
 
     case: Case
     wall_time_s: float
@@ -31,6 +48,8 @@ class CaseResult:
     errors: list[str] = field(default_factory=list)  # one failing "exception" entry each
     figures: list[Path] = field(default_factory=list)  # relative to the report directory
     data: Path | None = None
+    run_created: str | None = None
+    kept: bool = False
 
     @property
     def passed(self) -> bool:
@@ -39,18 +58,19 @@ class CaseResult:
     def entries(self) -> list[dict[str, Any]]:
         """One `results.json` entry per check, then one `"exception"` entry per error."""
         common = {"name": self.case.name, "problem": self.case.problem}
-        out = [
-            {
-                **common,
-                "metric": c.metric,
-                "error": c.error,
-                "tolerance": c.tolerance,
-                "passed": c.passed,
-                "wall_time_s": self.wall_time_s,
-                "precision": self.case.precision,
-            }
-            for c in self.checks
-        ]
+        after = {
+            "wall_time_s": self.wall_time_s,
+            "precision": self.case.precision,
+            "suites": list(self.case.suites) or None,
+            "run_created": self.run_created,
+        }
+        out = []
+        for c in self.checks:
+            entry = {**common, "metric": c.metric, "error": c.error, "tolerance": c.tolerance,
+                     "passed": c.passed, **after}
+            if c.invalid is not None:
+                entry["invalid"] = c.invalid
+            out.append(entry)
         for message in self.errors:
             out.append(
                 {
@@ -59,8 +79,7 @@ class CaseResult:
                     "error": math.nan,
                     "tolerance": math.nan,
                     "passed": False,
-                    "wall_time_s": self.wall_time_s,
-                    "precision": self.case.precision,
+                    **after,
                     "exception": message,
                 }
             )
@@ -91,6 +110,136 @@ def results_json(meta: Mapping[str, Any], entries: list[dict[str, Any]]) -> str:
     ]
     # allow_nan=False: a NaN that slipped through is a bug, not a non-standard token.
     return json.dumps({**meta, "cases": cases}, indent=2, allow_nan=False) + "\n"
+
+
+# --------------------------------------------------------------------------------------
+# Case records
+
+RECORD_FORMAT = "sciml-validation-case-v1"
+
+
+def plain(value: Any) -> Any:
+    """`value` as JSON-able Python data: numpy/JAX scalars as numbers, containers as lists
+    and dicts, non-finite floats as "nan"/"inf"/"-inf", anything else as its `str`."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    item = getattr(value, "item", None)  # numpy and JAX scalars, 0-d arrays
+    if callable(item) and getattr(value, "ndim", None) == 0:
+        try:
+            return plain(item())
+        except Exception:  # noqa: BLE001 - fall back to the text form
+            pass
+    return str(value)
+
+
+def _enc(x: float) -> float | str:
+    return x if math.isfinite(x) else str(x)
+
+
+def _not_rerunnable():
+    raise RuntimeError("a case kept from an earlier report cannot be run from its record")
+
+
+def _stub_case(name: str, problem: str, description: str, suites: Iterable[str] | None,
+               precision: str) -> Case:
+    known = tuple(s for s in (suites or ()) if s in SUITES)
+    return Case(name, problem, description, _not_rerunnable, suites=known, precision=precision)
+
+
+def record_json(r: CaseResult) -> str:
+    """The record of one case (module docstring): strict JSON."""
+    record = {
+        "format": RECORD_FORMAT,
+        "name": r.case.name,
+        "problem": r.case.problem,
+        "description": r.case.description,
+        "suites": list(r.case.suites),
+        "precision": r.case.precision,
+        "wall_time_s": r.wall_time_s,
+        "run_created": r.run_created,
+        "checks": [{"metric": c.metric, "error": _enc(c.error), "tolerance": _enc(c.tolerance)}
+                   for c in r.checks],
+        "info": plain(r.info),
+        "errors": list(r.errors),
+        "figures": [p.as_posix() for p in r.figures],
+        "data": None if r.data is None else r.data.as_posix(),
+    }
+    return json.dumps(record, indent=1, allow_nan=False) + "\n"
+
+
+def record_from_json(text: str) -> CaseResult:
+    """The `CaseResult` a record holds, marked `kept`.
+
+    Raises:
+        ValueError: the text is not a case record.
+    """
+    try:
+        d = json.loads(text)
+        if d.get("format") != RECORD_FORMAT:
+            raise ValueError(f"not a case record (format {d.get('format')!r})")
+        case = _stub_case(d["name"], d["problem"], d["description"], d["suites"],
+                          d["precision"])
+        return CaseResult(
+            case,
+            float(d["wall_time_s"]),
+            checks=[Check(c["metric"], float(c["error"]), float(c["tolerance"]))
+                    for c in d["checks"]],
+            info=dict(d["info"]),
+            errors=[str(e) for e in d["errors"]],
+            figures=[Path(f) for f in d["figures"]],
+            data=None if d["data"] is None else Path(d["data"]),
+            run_created=d["run_created"],
+            kept=True,
+        )
+    except (AttributeError, KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"malformed case record: {e}") from None
+
+
+def results_from_json(results: Mapping[str, Any], report_dir: Path) -> list[CaseResult]:
+    """The cases of a `results.json` without records (an older report), marked `kept`.
+
+    Checks and errors come from the entries; figures and data are those on disk named after
+    the case; the description, lost with the record, says so.
+
+    Raises:
+        ValueError: the content is not a results.json.
+    """
+    try:
+        grouped: dict[str, list[Mapping[str, Any]]] = {}
+        for e in results["cases"]:
+            grouped.setdefault(str(e["name"]), []).append(e)
+        out = []
+        for name, entries in grouped.items():
+            first = entries[0]
+            suites = first.get("suites")
+            case = _stub_case(name, str(first["problem"]),
+                              "(kept from an earlier report that has no case record)",
+                              suites, str(first["precision"]))
+            checks = [Check(str(e["metric"]), _number(e["error"]), _number(e["tolerance"]))
+                      for e in entries if e["metric"] != "exception"]
+            errors = [str(e.get("exception", "")) for e in entries
+                      if e["metric"] == "exception"]
+            safe = safe_name(name)
+            figures = sorted(p.relative_to(report_dir)
+                             for p in (report_dir / "figures").glob(f"{safe}-*.png"))
+            data = Path("data") / f"{safe}.nc"
+            out.append(CaseResult(
+                case, float(first["wall_time_s"]), checks=checks, errors=errors,
+                figures=figures, data=data if (report_dir / data).is_file() else None,
+                run_created=first.get("run_created", results.get("created")), kept=True))
+        return out
+    except (AttributeError, KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"malformed results.json: {e!r}") from None
+
+
+def _number(x: Any) -> float:
+    return math.nan if x is None else float(x)
 
 
 def _x64_enabled() -> bool | None:
@@ -152,14 +301,40 @@ def _summary_rows(results: list[CaseResult]) -> list[tuple[str, ...]]:
 _COLUMNS = ("Case", "Problem", "Metric", "Error", "Tolerance", "Result", "Wall time")
 
 
+def partial_note(meta: Mapping[str, Any]) -> str | None:
+    """The one-line warning of a partial report, or None when the run completed."""
+    if not meta.get("partial"):
+        return None
+    by = f" by {meta['signal']}" if meta.get("signal") else ""
+    during = f" while case {meta['interrupted']} was running" if meta.get("interrupted") else ""
+    text = (f"PARTIAL REPORT: the run was interrupted{by}{during}; "
+            f"{len(meta.get('ran', []))} case(s) finished and are reported")
+    if meta.get("interrupted"):
+        text += f", {meta['interrupted']} is not"
+    not_run = meta.get("not_run") or []
+    if not_run:
+        text += f"; not run: {', '.join(not_run)}"
+    return text + "."
+
+
+def _selection(meta: Mapping[str, Any]) -> str:
+    if meta.get("only"):
+        return "cases chosen by name (--only " + " ".join(meta["only"]) + ")"
+    return str(meta.get("suite") or "—")
+
+
 def _header_facts(meta: Mapping[str, Any], results: list[CaseResult]) -> list[tuple[str, str]]:
     m = meta["machine"]
     n_pass = sum(r.passed for r in results)
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
-    return [
+    facts = [
         ("Date", meta["created"]),
-        ("Suite", str(meta["suite"] or "—")),
+        ("Suite", _selection(meta)),
         ("Result", f"{n_pass}/{len(results)} cases passed"),
+    ]
+    if meta.get("kept"):
+        facts.append(("Kept from earlier runs", ", ".join(meta["kept"])))
+    facts += [
         (
             "Machine",
             f"{m['platform']}, {m['processor']}, {m['cpu_count']} CPUs, Python {m['python']}",
@@ -167,6 +342,19 @@ def _header_facts(meta: Mapping[str, Any], results: list[CaseResult]) -> list[tu
         ("Versions", f"sciml {meta['sciml_version']}, {versions}"),
         ("Precision", _precision_note(results)),
     ]
+    return facts
+
+
+def _case_facts(r: CaseResult) -> str:
+    suites = ", ".join(r.case.suites) or "unknown"
+    text = f"suites: {suites}"
+    if r.kept:
+        text += f"; kept from the run of {r.run_created or 'an earlier date'}"
+    return text
+
+
+def _check_verdict(c: Check) -> str:
+    return "PASS" if c.passed else f"FAIL ({c.invalid})" if c.invalid else "FAIL"
 
 
 def _md_cell(text: str) -> str:
@@ -181,7 +369,10 @@ def _md_fence(text: str) -> str:
 
 def markdown(meta: Mapping[str, Any], results: list[CaseResult]) -> str:
     """`report.md`: header facts, the summary table, then one section per case."""
-    lines = ["# sciml validation report", ""]
+    note = partial_note(meta)
+    lines = ["# sciml validation report" + (" (PARTIAL)" if note else ""), ""]
+    if note:
+        lines += [f"> **{note}**", ""]
     lines += [f"- **{k}:** {v}" for k, v in _header_facts(meta, results)]
     lines += ["", "## Summary", ""]
     lines.append("| " + " | ".join(_COLUMNS) + " |")
@@ -198,13 +389,12 @@ def markdown(meta: Mapping[str, Any], results: list[CaseResult]) -> str:
         lines += [f"### `{r.case.name}` — {status}", "", r.case.description, ""]
         lines.append(
             f"- **Problem:** `{r.case.problem}`; **precision:** {r.case.precision}; "
-            f"**wall time:** {r.wall_time_s:.2f} s"
+            f"**wall time:** {r.wall_time_s:.2f} s; {_case_facts(r)}"
         )
         for c in r.checks:
-            verdict = "PASS" if c.passed else "FAIL"
             lines.append(
                 f"- **{c.metric}:** {_fmt_sci(c.error)} (tolerance {_fmt_sci(c.tolerance)}) "
-                f"{verdict}"
+                f"{_check_verdict(c)}"
             )
         lines += [f"- {k}: {_fmt_info(v)}" for k, v in r.info.items()]
         lines.append("")
@@ -239,6 +429,7 @@ def _status_html(passed: bool) -> str:
 def html_page(meta: Mapping[str, Any], results: list[CaseResult]) -> str:
     """`report.html`: the content of `report.md` as a standalone page (figures linked)."""
     e = html.escape
+    note = partial_note(meta)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -248,7 +439,11 @@ def html_page(meta: Mapping[str, Any], results: list[CaseResult]) -> str:
         f"<style>{_CSS}</style>",
         "</head>",
         "<body>",
-        "<h1>sciml validation report</h1>",
+        f"<h1>sciml validation report{' (PARTIAL)' if note else ''}</h1>",
+    ]
+    if note:
+        parts.append(f'<p class="fail">{e(note)}</p>')
+    parts += [
         "<ul>",
     ]
     parts += [f"<li><strong>{e(k)}:</strong> {e(v)}</li>" for k, v in _header_facts(meta, results)]
@@ -273,12 +468,13 @@ def html_page(meta: Mapping[str, Any], results: list[CaseResult]) -> str:
         parts.append(
             f"<li><strong>Problem:</strong> <code>{e(r.case.problem)}</code>; "
             f"<strong>precision:</strong> {e(r.case.precision)}; "
-            f"<strong>wall time:</strong> {r.wall_time_s:.2f} s</li>"
+            f"<strong>wall time:</strong> {r.wall_time_s:.2f} s; {e(_case_facts(r))}</li>"
         )
         for c in r.checks:
+            why = f" ({e(c.invalid)})" if c.invalid else ""
             parts.append(
                 f"<li><strong>{e(c.metric)}:</strong> {e(_fmt_sci(c.error))} "
-                f"(tolerance {e(_fmt_sci(c.tolerance))}) {_status_html(c.passed)}</li>"
+                f"(tolerance {e(_fmt_sci(c.tolerance))}) {_status_html(c.passed)}{why}</li>"
             )
         parts += [f"<li>{e(str(k))}: {e(_fmt_info(v))}</li>" for k, v in r.info.items()]
         parts.append("</ul>")

@@ -18,9 +18,10 @@ SUITES = ("quick", "full")
 
 @dataclass(frozen=True)
 class Check:
-    """One metric compared with its tolerance: passes when `error <= tolerance`.
+    """One metric compared with its tolerance: passes when `0 <= error <= tolerance`.
 
-    A NaN error never passes.
+    An error measure is a finite number >= 0: a NaN, infinite or negative error never
+    passes, and `invalid` says why (a negative error is a bug in the metric, not a pass).
     """
 
     metric: str
@@ -28,8 +29,20 @@ class Check:
     tolerance: float
 
     @property
+    def invalid(self) -> str | None:
+        """Why `error` is not a usable error measure (NaN, infinite, negative), else None."""
+        error = float(self.error)
+        if math.isnan(error):
+            return "the error is NaN; an error measure is a finite number >= 0"
+        if math.isinf(error):
+            return "the error is infinite; an error measure is a finite number >= 0"
+        if error < 0:
+            return f"the error is negative ({error:.3g}); an error measure is >= 0"
+        return None
+
+    @property
     def passed(self) -> bool:
-        return math.isfinite(self.error) and self.error <= self.tolerance
+        return self.invalid is None and float(self.error) <= float(self.tolerance)
 
 
 @dataclass

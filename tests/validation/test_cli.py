@@ -38,16 +38,18 @@ def test_all_passing_exits_0(tmp_path, capsys):
 
 
 def test_a_failure_exits_1(tmp_path, capsys):
-    code, out, err = run(["validate", "--suite", "full", "--out", str(tmp_path)], capsys)
+    out_dir = tmp_path / "out"
+    code, out, err = run(["validate", "--suite", "full", "--out", str(out_dir)], capsys)
     assert code == 1
     for case in ALL:
         assert case.name in out
     assert "FAIL" in out and "PASS" in out
     assert "synthetic.raise" in err  # logged at INFO to stderr
-    assert (tmp_path / "report.html").exists()
+    assert (out_dir / "report.html").exists()
 
 
 def test_only_selects_cases(tmp_path, capsys):
+    tmp_path = tmp_path / "out"
     argv = ["validate", "--only", PASS.name, "--out", str(tmp_path), "--no-progress"]
     assert run(argv, capsys)[0] == 0
     argv = ["validate", "--only", PASS.name, FAIL.name, "--out", str(tmp_path), "--no-progress"]

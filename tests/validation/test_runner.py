@@ -1,4 +1,7 @@
-"""The runner: results.json schema, figures, data, reports, and all-or-nothing writes."""
+"""The runner: results.json schema, figures, data, reports, and all-or-nothing writes.
+
+Faults (interruptions, full disks, bad output paths, --only merges) are in
+test_report_faults.py."""
 
 import errno
 import json
@@ -14,7 +17,21 @@ from sciml.validation import Case, Check, Outcome, run_cases
 
 from .synthetic import FAIL, NAN, PASS, RAISE, make_figure
 
-TOP_KEYS = {"sciml_version", "created", "suite", "machine", "versions", "cases"}
+TOP_KEYS = {
+    "sciml_version",
+    "created",
+    "suite",
+    "only",
+    "partial",
+    "interrupted",
+    "signal",
+    "not_run",
+    "ran",
+    "kept",
+    "machine",
+    "versions",
+    "cases",
+}
 MACHINE_KEYS = {"platform", "processor", "cpu_count", "python"}
 ENTRY_KEYS = {
     "name",
@@ -25,6 +42,8 @@ ENTRY_KEYS = {
     "passed",
     "wall_time_s",
     "precision",
+    "suites",
+    "run_created",
 }
 
 
@@ -54,6 +73,10 @@ def test_results_json_schema(report):
     results = load_strict(report.results)
     assert set(results) == TOP_KEYS
     assert results["suite"] == "full"
+    assert results["only"] is None
+    assert results["partial"] is False and results["interrupted"] is None
+    assert results["signal"] is None and results["not_run"] == [] and results["kept"] == []
+    assert results["ran"] == [c.name for c in (PASS, FAIL, RAISE, NAN)]
     assert isinstance(results["sciml_version"], str)
     assert results["created"].endswith("+00:00")
     assert set(results["machine"]) == MACHINE_KEYS
@@ -73,7 +96,10 @@ def test_results_json_schema(report):
     ]
     for e in entries:
         expected = ENTRY_KEYS | ({"exception"} if e["metric"] == "exception" else set())
+        expected |= {"invalid"} if e["name"] == NAN.name else set()
         assert set(e) == expected
+        assert e["run_created"] == results["created"]
+        assert e["suites"] == (["quick", "full"] if e["name"] == PASS.name else ["full"])
         assert isinstance(e["name"], str) and isinstance(e["problem"], str)
         assert isinstance(e["metric"], str)
         assert e["error"] is None or isinstance(e["error"], float)
@@ -113,7 +139,7 @@ def test_entries_record_each_outcome(report):
 
 
 def test_all_passing_report_passes(tmp_path):
-    assert run_cases([PASS], tmp_path).passed is True
+    assert run_cases([PASS], tmp_path / "out").passed is True
     assert run_cases([], tmp_path / "empty").passed is False  # nothing checked is no pass
 
 
@@ -160,7 +186,7 @@ def test_markdown_and_html(report):
 
 
 def test_progress_bar_goes_to_stderr(tmp_path, capsys):
-    run_cases([PASS, FAIL], tmp_path, progress=True)
+    run_cases([PASS, FAIL], tmp_path / "out", progress=True)
     captured = capsys.readouterr()
     assert captured.out == ""  # the library never prints
 
@@ -190,47 +216,62 @@ def test_malformed_outcomes_fail_their_case(tmp_path):
         ),
         PASS,
     ]
-    report = run_cases(cases, tmp_path)
+    out = tmp_path / "out"
+    report = run_cases(cases, out)
     failed = {e["name"]: e for e in report.failed}
     assert set(failed) == {"bad.returns_none", "bad.no_checks", "bad.figure", "bad.data"}
     assert "unparsable mathtext" in failed["bad.figure"]["exception"]
     assert "could not write data" in failed["bad.data"]["exception"]
     # The good check of a case whose figure failed is still reported.
     assert any(e["name"] == "bad.figure" and e["passed"] for e in report.entries)
-    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["synthetic.pass.nc"]
-    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == [
+    assert sorted(p.name for p in (out / "data").iterdir()) == ["synthetic.pass.nc"]
+    assert sorted(p.name for p in (out / "figures").iterdir()) == [
         "synthetic.pass-wavefunction.png"
     ]
 
 
 def test_stale_files_of_earlier_runs_are_removed(tmp_path):
-    run_cases([PASS], tmp_path)
-    run_cases([FAIL], tmp_path)
-    assert list((tmp_path / "figures").iterdir()) == []
-    assert list((tmp_path / "data").iterdir()) == []
-    assert [e["name"] for e in load_strict(tmp_path / "results.json")["cases"]] == [
+    out = tmp_path / "out"
+    first = run_cases([PASS], out).run_dir
+    run_cases([FAIL], out)
+    assert list((out / "figures").iterdir()) == []
+    assert list((out / "data").iterdir()) == []
+    assert [e["name"] for e in load_strict(out / "results.json")["cases"]] == [
         "synthetic.fail"
+    ]
+    assert not first.exists()  # the previous run directory is deleted once replaced
+    assert sorted(p.name for p in (tmp_path / "out.runs").iterdir()) == [
+        ".gitignore",
+        os.readlink(out).split("/")[1],
     ]
 
 
-def test_results_json_is_replaced_last(tmp_path, monkeypatch):
+def test_published_by_one_symlink_flip(tmp_path, monkeypatch):
+    out = tmp_path / "out"
     replaced = []
     real_replace = os.replace
 
     def recording_replace(src, dst):
-        replaced.append(Path(dst).name)
+        replaced.append(Path(dst))
         real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", recording_replace)
-    run_cases([PASS, FAIL], tmp_path)
-    assert replaced[-1] == "results.json"
-    assert set(replaced) == {
-        "synthetic.pass-wavefunction.png",
-        "synthetic.pass.nc",
+    report = run_cases([PASS, FAIL], out)
+    # Every file goes into the unpublished run directory; then one rename publishes it.
+    assert replaced[-1] == out and out.is_symlink()
+    assert os.readlink(out) == f"out.runs/{report.run_dir.name}"
+    files = {p.relative_to(report.run_dir).as_posix() for p in replaced[:-1]
+             if p.parent.name != "out.runs"}  # (the pid file and .gitignore)
+    assert files == {
+        "figures/synthetic.pass-wavefunction.png",
+        "data/synthetic.pass.nc",
+        "records/synthetic.pass.json",
+        "records/synthetic.fail.json",
         "report.md",
         "report.html",
         "results.json",
     }
+    assert not (tmp_path / "out.runs" / f"{report.run_dir.name}.pid").exists()
 
 
 class DiskFullFigure:
@@ -250,17 +291,11 @@ def _disk_full_case():
     )
 
 
-def _interrupted_case():
-    def run():
-        raise KeyboardInterrupt
-
-    return Case("synthetic.interrupted", "p", "Interrupted by the user.", run)
-
-
-@pytest.mark.parametrize("breaking", ["figure", "data", "interrupt"])
-def test_interrupted_run_leaves_previous_report_intact(tmp_path, monkeypatch, breaking):
-    run_cases([PASS, FAIL], tmp_path, suite="quick")
-    before = snapshot(tmp_path)
+@pytest.mark.parametrize("breaking", ["figure", "data"])
+def test_failed_write_leaves_previous_report_intact(tmp_path, monkeypatch, breaking):
+    out = tmp_path / "out"
+    run_cases([PASS, FAIL], out, suite="full")
+    before = snapshot(out)
     assert "results.json" in before
 
     # The second run stages new figures and data for PASS, then breaks.
@@ -268,20 +303,25 @@ def test_interrupted_run_leaves_previous_report_intact(tmp_path, monkeypatch, br
         cases, error = [PASS, _disk_full_case()], OSError
     elif breaking == "data":
 
-        def disk_full(self, path, *args, **kwargs):
+        def disk_full(data, path):
             Path(path).write_bytes(b"\x89HDF partial")
             raise OSError(errno.ENOSPC, "No space left on device")
 
-        monkeypatch.setattr(xr.Dataset, "to_netcdf", disk_full)
+        from sciml.validation import runner
+
+        monkeypatch.setattr(runner, "to_netcdf", disk_full)
         cases, error = [FAIL, PASS], OSError
-    else:
-        cases, error = [PASS, _interrupted_case()], KeyboardInterrupt
 
-    with pytest.raises(error):
-        run_cases(cases, tmp_path, suite="full")
+    with pytest.raises(error, match="cannot write .*synthetic"):
+        run_cases(cases, out)
 
-    assert snapshot(tmp_path) == before  # no file replaced, no temporary left
-    assert load_strict(tmp_path / "results.json")["suite"] == "quick"
+    assert snapshot(out) == before  # no file replaced, no temporary left
+    assert load_strict(out / "results.json")["suite"] == "full"
+    # The unpublished run directory is gone: only the published one is left.
+    assert sorted(p.name for p in (tmp_path / "out.runs").iterdir()) == [
+        ".gitignore",
+        os.readlink(out).split("/")[1],
+    ]
 
 
 def test_figures_are_closed(tmp_path):
@@ -303,6 +343,6 @@ def test_figures_are_closed(tmp_path):
         Case("synthetic.pyplot", "p", "Pyplot figure.", run),
         Case("synthetic.malformed", "p", "No checks, one figure.", malformed),
     ]
-    run_cases(cases, tmp_path)
+    run_cases(cases, tmp_path / "out")
     assert len(plt.get_fignums()) == n_open
-    assert (tmp_path / "figures" / "synthetic.pyplot-pyplot.png").exists()
+    assert (tmp_path / "out" / "figures" / "synthetic.pyplot-pyplot.png").exists()
