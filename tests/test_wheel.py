@@ -30,7 +30,7 @@ def test_every_module_imports_from_the_wheel(tmp_path):
     # a clean copy: setuptools would reuse a stale build/ folder of the checkout
     src = tmp_path / "src"
     shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
-        ".git", "build", "dist", "*.egg-info", "__pycache__", ".*venv*", "validation-report"))
+        ".git", "build", "dist", "*.egg-info", "__pycache__", ".*venv*", "validation-report*"))
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps",
                             "-q", "-w", str(tmp_path)], capture_output=True, text=True,
                            timeout=600)
