@@ -5,14 +5,16 @@ Python. Cases are registered in one place, `sciml.validation.cases`.
 """
 
 from sciml.validation.registry import SUITES, Case, Check, Outcome, all_cases, select_cases
-from sciml.validation.runner import Report, run_cases
+from sciml.validation.runner import Interrupted, Report, ReportError, run_cases
 
 __all__ = [
     "SUITES",
     "Case",
     "Check",
+    "Interrupted",
     "Outcome",
     "Report",
+    "ReportError",
     "all_cases",
     "run_cases",
     "select_cases",
