@@ -6,10 +6,10 @@ Files live in `cache_dir`, else the directory in the environment variable
 (grid families) or `{name}_seed{seed}_v{version}.nc` (ragged families). They are written
 atomically (`write_netcdf`, sealed with checksums) and read with h5netcdf (no pickle
 anywhere). Every read first verifies the file's checksums (`read_netcdf`: any changed byte
-raises `IntegrityError` naming the variable), then checks the generator, format, seed, resolution, problem parameters, variables, dimensions,
-shapes, dtypes, finiteness, the grid or the ragged offsets, the split and index
-coordinates and the family's own checks; a file that fails is reported with the fix
-(delete it to regenerate), never silently replaced.
+raises `IntegrityError` naming the variable), then checks the generator, format, seed,
+resolution, problem parameters, variables, dimensions, shapes, dtypes, finiteness, the grid
+or the ragged offsets, the split and index coordinates and the family's own checks; a file
+that fails is reported with the fix (delete it to regenerate), never silently replaced.
 """
 
 from __future__ import annotations

@@ -43,7 +43,8 @@ import jax
 import numpy as np
 
 __all__ = ["IntegrityError", "atomic_path", "atomic_write_bytes", "atomic_write_text",
-           "check_writable_dir", "load_checkpoint", "save_checkpoint"]
+           "check_writable_dir", "load_checkpoint", "save_checkpoint", "sha256_file",
+           "sha256_ranges"]
 
 TMP_SUFFIX = ".tmp"
 
@@ -186,6 +187,12 @@ def sha256_ranges(f: Any, ranges: Iterator[tuple[int, int]] | list[tuple[int, in
             h.update(chunk)
             size -= len(chunk)
     return h.hexdigest()
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of the whole file at `path`."""
+    with open(path, "rb") as f:
+        return sha256_ranges(f, [(0, os.fstat(f.fileno()).st_size)])
 
 
 # --- checkpoints ---------------------------------------------------------------------------
@@ -381,7 +388,7 @@ def _fill(path: Path, like: Any, table: list[dict[str, Any]], payload: bytes) ->
                          f"into: {msg}; resume with the same model, optimiser and batcher, or "
                          "start without resume")
 
-    for k, (leaf, (p, a)) in enumerate(zip(table, have)):
+    for k, (leaf, (p, a)) in enumerate(zip(table, have, strict=False)):  # counts: below
         if leaf["path"] != p or leaf["dtype"] != a.dtype or tuple(leaf["shape"]) != a.shape:
             mismatch(f"leaf {k} is {leaf['path']} {leaf['dtype']}{leaf['shape']} in the file "
                      f"and {p} {a.dtype}{list(a.shape)} here")

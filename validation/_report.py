@@ -19,6 +19,7 @@ infinities are written as the strings "nan", "inf", "-inf"):
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import math
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sciml.io import sha256_file
 from sciml.validation.registry import SUITES, Case, Check
 
 
@@ -50,6 +52,7 @@ class CaseResult:
     data: Path | None = None
     run_created: str | None = None
     kept: bool = False
+    checksums: dict[str, str] = field(default_factory=dict)  # file -> SHA-256, from a record
 
     @property
     def passed(self) -> bool:
@@ -152,8 +155,16 @@ def _stub_case(name: str, problem: str, description: str, suites: Iterable[str] 
     return Case(name, problem, description, _not_rerunnable, suites=known, precision=precision)
 
 
-def record_json(r: CaseResult) -> str:
-    """The record of one case (module docstring): strict JSON."""
+def _sealed(record: dict[str, Any]) -> str:
+    """Canonical text of a record without its own checksum (what the checksum covers)."""
+    return json.dumps({k: v for k, v in record.items() if k != "sha256"}, sort_keys=True,
+                      separators=(",", ":"), allow_nan=False)
+
+
+def record_json(r: CaseResult, root: Path) -> str:
+    """The record of one case (module docstring): strict JSON, with the SHA-256 of each of
+    its files under the report directory `root` and of the record itself."""
+    files = [*r.figures, *([] if r.data is None else [r.data])]
     record = {
         "format": RECORD_FORMAT,
         "name": r.case.name,
@@ -169,7 +180,9 @@ def record_json(r: CaseResult) -> str:
         "errors": list(r.errors),
         "figures": [p.as_posix() for p in r.figures],
         "data": None if r.data is None else r.data.as_posix(),
+        "checksums": {p.as_posix(): sha256_file(root / p) for p in files},
     }
+    record["sha256"] = hashlib.sha256(_sealed(record).encode()).hexdigest()
     return json.dumps(record, indent=1, allow_nan=False) + "\n"
 
 
@@ -183,6 +196,9 @@ def record_from_json(text: str) -> CaseResult:
         d = json.loads(text)
         if d.get("format") != RECORD_FORMAT:
             raise ValueError(f"not a case record (format {d.get('format')!r})")
+        if d.get("sha256") != hashlib.sha256(_sealed(d).encode()).hexdigest():
+            raise ValueError("the record has changed since it was written (its checksum "
+                             "does not match)")
         case = _stub_case(d["name"], d["problem"], d["description"], d["suites"],
                           d["precision"])
         return CaseResult(
@@ -196,6 +212,7 @@ def record_from_json(text: str) -> CaseResult:
             data=None if d["data"] is None else Path(d["data"]),
             run_created=d["run_created"],
             kept=True,
+            checksums={str(k): str(v) for k, v in d["checksums"].items()},
         )
     except (AttributeError, KeyError, TypeError, ValueError) as e:
         raise ValueError(f"malformed case record: {e}") from None

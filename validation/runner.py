@@ -23,7 +23,8 @@ How a run goes (POSIX):
    there, then its record (every file through `sciml.io.atomic_path`). A case that raises
    anything, `SystemExit` included, is recorded as an error with its traceback and the run
    goes on.
-3. Publishing: the cases kept from the previous report (`only`) are hard-linked in,
+3. Publishing: the cases kept from the previous report (`only`; their records and files
+   checked against the SHA-256 sums in the records before any case runs) are hard-linked in,
    `report.md`, `report.html` and `results.json` written, then a new symlink is made under
    a temporary name and `os.replace`d onto `out`. A reader opening `out/results.json` sees
    the files of one run, never a mix, and results.json and report.md always agree. The
@@ -89,7 +90,13 @@ from pathlib import Path
 from typing import Any
 
 from sciml.datasets import to_netcdf
-from sciml.io import TMP_SUFFIX, atomic_path, atomic_write_text, check_writable_dir
+from sciml.io import (
+    TMP_SUFFIX,
+    atomic_path,
+    atomic_write_text,
+    check_writable_dir,
+    sha256_file,
+)
 from sciml.validation._report import (
     CaseResult,
     html_page,
@@ -213,6 +220,7 @@ def run_cases(
             raise ValueError(f"cases not in suite {suite!r}: {', '.join(outside)}")
     layout = _layout(out_dir)
     previous = _load_previous(layout) if only is not None else _Previous(None, [])
+    _verify_kept(previous, {c.name for c in cases})
     meta = _metadata(suite, only)
     run = _RunDir.create(layout)
     results: list[CaseResult] = []
@@ -307,7 +315,8 @@ def _run_case(case: Case, run_dir: Path, created: str) -> CaseResult:
         result = CaseResult(case, wall, checks=checks, info=info, run_created=created)
         _write_outputs(result, outcome, run_dir)
     # The record is written last: a case is finished when its record exists.
-    _write_text(run_dir / "records" / f"{safe_name(case.name)}.json", record_json(result))
+    _write_text(run_dir / "records" / f"{safe_name(case.name)}.json",
+                record_json(result, run_dir))
     _log_case(result)
     return result
 
@@ -678,6 +687,20 @@ def _load_previous(layout: _Layout) -> _Previous:
     return _Previous(directory, [by_name[n] for n in names])
 
 
+def _verify_kept(previous: _Previous, rerun: set[str]) -> None:
+    """Before any case runs: every file of a case to be kept matches its record's checksum."""
+    for r in previous.results:
+        if r.case.name in rerun:
+            continue
+        for rel, digest in r.checksums.items():
+            src = previous.directory / rel
+            if src.is_file() and sha256_file(src) != digest:
+                raise ReportError(
+                    f"cannot keep case {r.case.name} of the report at {previous.directory}: "
+                    f"{src} has changed since it was written (its checksum does not match); "
+                    "run without --only")
+
+
 def _publish(
     layout: _Layout,
     run: _RunDir,
@@ -750,7 +773,8 @@ def _keep(source: Path | None, run_dir: Path, r: CaseResult) -> None:
     if r.data is not None:
         rel = Path("data") / Path(r.data).name
         r.data = rel if _link(source / rel, run_dir / rel) else None
-    _write_text(run_dir / "records" / f"{safe_name(r.case.name)}.json", record_json(r))
+    _write_text(run_dir / "records" / f"{safe_name(r.case.name)}.json",
+                record_json(r, run_dir))
 
 
 def _prune(run_dir: Path, results: Iterable[CaseResult]) -> None:

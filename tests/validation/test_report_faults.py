@@ -228,6 +228,26 @@ def test_only_merges_into_the_report(tmp_path, capsys, patch_registry):
     assert file_names(out, "figures") == ["merge.a-f.png"]
 
 
+@pytest.mark.parametrize("damage", ["figures/merge.a-f.png", "data/merge.a.nc",
+                                    "records/merge.a.json"])
+def test_only_refuses_to_keep_a_changed_file(tmp_path, capsys, patch_registry, damage):
+    log: list[str] = []
+    patch_registry([tracked("merge.a", log, suites=("quick",)), tracked("merge.b", log)])
+    out = tmp_path / "out"
+    assert cli(["validate", "--suite", "full", "--out", str(out)], capsys)[0] == 0
+    before = snapshot(out)
+    target = out / damage
+    b = bytearray(target.read_bytes())
+    b[len(b) // 2] ^= 0x01  # one flipped bit, in place (the run's own file)
+    target.write_bytes(bytes(b))
+    log.clear()
+    code, _, err = cli(["validate", "--only", "merge.b", "--out", str(out)], capsys)
+    assert code == 2 and log == []  # refused before any case ran
+    assert "has changed since it was written" in err and "Traceback" not in err
+    after = snapshot(out)
+    assert after.keys() == before.keys()  # the report is the old run's, damage included
+
+
 def write_legacy_report(out: Path) -> None:
     """A report directory as versions before run directories wrote it (no records)."""
     (out / "figures").mkdir(parents=True)
