@@ -126,7 +126,7 @@ def check_meta(meta: dict[str, Any], path: Path, optimiser: dict[str, Any]) -> N
         raise ValueError(
             f"checkpoint {path} was written under another optimiser: "
             f"{' + '.join(then['blocks'])} there, {' + '.join(now['blocks'])} here"
-            + (f" (differing hyperparameters: "
+            + (" (differing hyperparameters: "
                + ", ".join(f"{k} {then['hyperparameters'].get(k)!r} -> "
                            f"{now['hyperparameters'].get(k)!r}" for k in changed[:6]) + ")"
                if changed else "")

@@ -19,8 +19,7 @@ import optax
 import pytest
 import xarray as xr
 
-from sciml.datasets import cache_path, load, read_netcdf, write_netcdf
-from sciml.datasets import _families
+from sciml.datasets import _families, cache_path, load, read_netcdf, write_netcdf
 from sciml.io import IntegrityError, load_checkpoint, save_checkpoint
 from sciml.solvers import fit
 
