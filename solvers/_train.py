@@ -32,8 +32,8 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from sciml.checks import integer
 from sciml.io import check_writable_dir, load_checkpoint, save_checkpoint
-from sciml.solvers._checkpointing import check_meta, describe_optimiser
 from sciml.solvers._batching import AbstractBatcher, CapacityError, FullBatch
+from sciml.solvers._checkpointing import check_meta, describe_optimiser
 from sciml.solvers._result import RESULTS, TrainingResult
 
 logger = logging.getLogger(__name__)
