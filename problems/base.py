@@ -1,4 +1,4 @@
-"""The contract every problem follows, and the checks problems run on their parameters.
+"""The contract every problem follows.
 
 `Problem` is the abstract base of every problem: a registered `name`, its `params` and a
 `reference` that states how exact its reference solution is. Each family names its own
@@ -8,12 +8,15 @@ contract in an abstract subclass, and every concrete problem derives from exactl
 - `sciml.problems.pde.PDEProblem`: PDEs for physics-informed networks;
 - `sciml.problems.operator_learning.OperatorLearningProblem`: operators with an
   input-function sampler and a reference solver.
+
+Constructors check their parameters with `sciml.checks`: a `str` or `bool` is not a number
+(TypeError), NaN, infinities and values out of range are refused (ValueError), and every
+message names the parameter.
 """
 
 from __future__ import annotations
 
 import abc
-import math
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -71,29 +74,3 @@ class Problem(abc.ABC):
                 for k, v in self.params.items())
         return f"{type(self).__name__}({', '.join(args)})"
 
-
-def check_finite(name: str, value: float) -> float:
-    """Return `value` as a float, or raise naming the parameter if it is not a finite number."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"parameter {name!r} must be a real number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"parameter {name!r} must be finite, got {v}")
-    return v
-
-
-def check_positive(name: str, value: float) -> float:
-    """Like `check_finite`, and also require `value > 0`."""
-    v = check_finite(name, value)
-    if v <= 0:
-        raise ValueError(f"parameter {name!r} must be > 0, got {v}")
-    return v
-
-
-def check_nonnegative(name: str, value: float) -> float:
-    """Like `check_finite`, and also require `value >= 0`."""
-    v = check_finite(name, value)
-    if v < 0:
-        raise ValueError(f"parameter {name!r} must be >= 0, got {v}")
-    return v

@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sciml import checks
 from sciml.ragged import PaddedBatch, Ragged
 
 
@@ -70,8 +71,7 @@ class Minibatches(AbstractBatcher):
     batch_size: int = eqx.field(static=True)
 
     def __check_init__(self):
-        if type(self.batch_size) is not int or self.batch_size < 1:  # bool is not a size
-            raise ValueError(f"batch_size must be a positive int, got {self.batch_size!r}")
+        checks.count("batch_size", self.batch_size)
 
     def n_samples(self, data) -> int:
         sizes = {np.shape(a)[0] if np.ndim(a) else None for a in jax.tree.leaves(data)}
@@ -130,6 +130,10 @@ class PaddedBatches(Minibatches):
     raises if a batch would not fit."""
 
     capacity: int | None = eqx.field(static=True, default=None)
+
+    def __check_init__(self):
+        if self.capacity is not None:
+            checks.count("capacity", self.capacity)
 
     def n_samples(self, data):
         if not isinstance(data, Ragged):

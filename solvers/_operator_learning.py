@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from sciml import checks
 from sciml.neural_operators import FieldMap, cast
 from sciml.solvers._batching import Minibatches
 from sciml.solvers._evaluate import predict, relative_l2
@@ -29,8 +30,9 @@ class OperatorConfig:
         epochs: passes over the training set.
         batch_size: samples per step; the last partial batch of an epoch is dropped
             (a fresh permutation each epoch, so every sample is seen).
-        learning_rate: AdamW's peak rate; cosine decay to `learning_rate * final_lr_ratio`.
-        warmup_epochs: linear warm-up from 0 (0 = none).
+        learning_rate: AdamW's peak rate (> 0); cosine decay to
+            `learning_rate * final_lr_ratio` (`final_lr_ratio` in [0, 1]).
+        warmup_epochs: linear warm-up from 0 (0 = none), at most `epochs`.
         weight_decay: AdamW's decoupled weight decay.
         dtype: training precision, `float32` (default, as the peers) or `float64`.
         loop: `AutoLoop()` (default), `ScanLoop()` or `PythonLoop()`: see `fit`.
@@ -46,9 +48,20 @@ class OperatorConfig:
     loop: AutoLoop | ScanLoop | PythonLoop = AutoLoop()
 
     def __post_init__(self):
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError(f"need epochs >= 1 and batch_size >= 1, got {self.epochs}, "
-                             f"{self.batch_size}")
+        # strict types, stored canonical (Python int/float): np.int64(10) is fine, 10.0 is not
+        epochs = checks.count("epochs", self.epochs)
+        values = dict(
+            epochs=epochs,
+            batch_size=checks.count("batch_size", self.batch_size),
+            learning_rate=checks.positive("learning_rate", self.learning_rate),
+            final_lr_ratio=checks.real("final_lr_ratio", self.final_lr_ratio, low=0.0,
+                                       high=1.0),
+            warmup_epochs=checks.integer("warmup_epochs", self.warmup_epochs, low=0,
+                                         high=epochs),
+            weight_decay=checks.nonnegative("weight_decay", self.weight_decay),
+        )
+        for name, value in values.items():  # a frozen dataclass
+            object.__setattr__(self, name, value)
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
         if not isinstance(self.loop, AutoLoop | ScanLoop | PythonLoop):
@@ -90,14 +103,17 @@ def train_operator(fmap: FieldMap, x_train: np.ndarray, y_train: np.ndarray,
 
     Raises:
         ValueError: inputs and outputs differ in sample count, the batch is larger than the
-            training set, or the data hold NaN/inf.
+            training set, the data hold NaN/inf, or an output sample is all zero (its
+            relative error is undefined).
         FloatingPointError: the loss became NaN.
     """
-    _check_pairs("training", x_train, y_train)
+    if not isinstance(config, OperatorConfig):
+        raise TypeError(f"config must be an OperatorConfig, got {type(config).__name__}")
+    _check_pairs("x_train", "y_train", x_train, y_train, config.dtype)
     if x_test is not None or y_test is not None:
         if x_test is None or y_test is None:
             raise ValueError("give both x_test and y_test, or neither")
-        _check_pairs("test", x_test, y_test)
+        _check_pairs("x_test", "y_test", x_test, y_test, config.dtype)
     dtype = jnp.dtype(config.dtype)
     if jax.dtypes.canonicalize_dtype(dtype) != dtype:  # float64 silently becomes float32
         raise ValueError("dtype float64 needs 64-bit JAX: call "
@@ -135,12 +151,29 @@ def _schedule(config: OperatorConfig, n_batches: int):
         [optax.linear_schedule(0.0, config.learning_rate, warm), decay], [warm])
 
 
-def _check_pairs(what: str, x: np.ndarray, y: np.ndarray) -> None:
+def _check_pairs(x_name: str, y_name: str, x, y, dtype: str) -> None:
+    """Checks on the concrete data, before anything is compiled: pairs, finite values, and
+    no all-zero output (the relative L2 loss divides by each output's norm)."""
+    x, y = np.asarray(x), np.asarray(y)
+    for name, a in ((x_name, x), (y_name, y)):
+        if a.ndim < 1:
+            raise ValueError(f"{name} needs a leading sample axis, got shape {a.shape}")
     if len(x) != len(y):
-        raise ValueError(f"{what} inputs and outputs differ in sample count: {len(x)} vs "
-                         f"{len(y)}")
+        raise ValueError(f"{x_name} and {y_name} differ in sample count: {len(x)} vs {len(y)}")
     if len(x) == 0:
-        raise ValueError(f"no {what} samples")
-    for name, a in (("inputs", x), ("outputs", y)):
-        if not np.all(np.isfinite(np.asarray(a))):
-            raise ValueError(f"{what} {name} contain NaN or inf; regenerate or clean the data")
+        raise ValueError(f"{x_name} and {y_name} hold no samples")
+    for name, a in ((x_name, x), (y_name, y)):
+        bad = np.flatnonzero(~np.isfinite(a.reshape(len(a), -1)).all(axis=1))
+        if bad.size:
+            raise ValueError(f"{name} holds NaN or inf in {bad.size} of its {len(a)} samples, "
+                             f"the first {name}[{bad[0]}]; regenerate or drop those samples")
+    # in the training precision: a tiny float64 output can round to zero in float32
+    flat = y.reshape(len(y), -1).astype(dtype)
+    zero = np.flatnonzero(~np.any(flat != 0, axis=1))
+    if zero.size:
+        shown = ", ".join(map(str, zero[:10])) + (", ..." if zero.size > 10 else "")
+        raise ValueError(
+            f"{y_name} has {zero.size} all-zero sample(s) (in {dtype}), at index {shown}: the "
+            "loss is the relative L2 error |pred - y|/|y|, undefined for y = 0; drop those "
+            f"samples, e.g. keep = np.any({y_name}.reshape(len({y_name}), -1) != 0, axis=1)"
+        )

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from sciml import checks
 from sciml.pinn import HardConstraint
 from sciml.problems.pde import PDEProblem, SpaceTime
 from sciml.solvers._evaluate import predict, relative_l2
@@ -34,9 +35,9 @@ class PINNConfig:
 
     Attributes:
         rounds: Adam rounds; the sampler updates the collocation set after each.
-        adam_steps: total Adam steps over all rounds.
-        learning_rate: Adam's initial rate; it decays exponentially to
-            `learning_rate * final_lr_ratio` over `adam_steps`.
+        adam_steps: total Adam steps over all rounds (at least `rounds`).
+        learning_rate: Adam's initial rate (> 0); it decays exponentially to
+            `learning_rate * final_lr_ratio` over `adam_steps` (`final_lr_ratio` in (0, 1]).
         lbfgs_steps: L-BFGS steps on the final collocation set (0 to skip).
         log_every: history rows every this many steps.
     """
@@ -49,8 +50,23 @@ class PINNConfig:
     log_every: int = 100
 
     def __post_init__(self):
-        if self.rounds < 1 or self.adam_steps < self.rounds or self.lbfgs_steps < 0:
-            raise ValueError("need rounds >= 1, adam_steps >= rounds and lbfgs_steps >= 0")
+        # strict types, stored canonical (Python int/float): np.int64(10) is fine, 10.0 is not
+        rounds = checks.count("rounds", self.rounds)
+        adam_steps = checks.count("adam_steps", self.adam_steps)
+        if adam_steps < rounds:
+            raise ValueError(f"parameter 'adam_steps' must be at least rounds = {rounds} (a "
+                             f"round takes at least one step), got {adam_steps}")
+        values = dict(
+            rounds=rounds,
+            adam_steps=adam_steps,
+            learning_rate=checks.positive("learning_rate", self.learning_rate),
+            final_lr_ratio=checks.real("final_lr_ratio", self.final_lr_ratio, low=0.0,
+                                       high=1.0, strict_low=True),
+            lbfgs_steps=checks.integer("lbfgs_steps", self.lbfgs_steps, low=0),
+            log_every=checks.count("log_every", self.log_every),
+        )
+        for name, value in values.items():  # a frozen dataclass
+            object.__setattr__(self, name, value)
 
 
 class ResidualLoss(eqx.Module):
@@ -66,9 +82,9 @@ class ResidualLoss(eqx.Module):
     bins: int = eqx.field(static=True, default=32)
 
     def __check_init__(self):
-        if self.causal is not None and (self.causal < 0 or self.bins < 2):
-            raise ValueError("causal weighting needs causal >= 0 and bins >= 2, got "
-                             f"{self.causal}, {self.bins}")
+        if self.causal is not None:  # causal weighting: ε >= 0 over at least 2 slabs
+            checks.nonnegative("causal", self.causal)
+            checks.integer("bins", self.bins, low=2)
 
     def check(self, problem: PDEProblem, hard: bool) -> None:
         if self.causal is not None and not isinstance(problem.domain, SpaceTime):
@@ -129,6 +145,12 @@ class Soft(eqx.Module):
     weight: float = eqx.field(static=True, default=10.0)
     n_boundary: int = eqx.field(static=True, default=256)
     n_initial: int | None = eqx.field(static=True, default=None)
+
+    def __check_init__(self):
+        checks.nonnegative("weight", self.weight)
+        checks.count("n_boundary", self.n_boundary)
+        if self.n_initial is not None:
+            checks.count("n_initial", self.n_initial)
 
     def wrap(self, problem, net):
         return net

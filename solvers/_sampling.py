@@ -18,6 +18,7 @@ import numpy as np
 import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from sciml import checks
 from sciml.problems.pde import Geometry
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class AbstractSampler(eqx.Module):
 
     def __check_init__(self):
         if hasattr(self, "n_points"):
-            _check_n(self.n_points)
+            checks.count("n_points", self.n_points)
 
     def init(self, domain: Geometry, key: PRNGKeyArray) -> SamplerState:
         """The first collocation set in `domain`."""
@@ -67,12 +68,6 @@ def residual_values(residual, points: Float[Array, "n dim"], chunk: int = 32768)
 @eqx.filter_jit
 def _abs_residual(residual, pts):
     return jnp.abs(jax.vmap(residual)(pts))
-
-
-def _check_n(n, what="n_points"):
-    if int(n) != n or n < 1:
-        raise ValueError(f"{what} must be a positive integer, got {n!r}")
-    return int(n)
 
 
 class Uniform(AbstractSampler):
@@ -116,6 +111,9 @@ class Quadrature(AbstractSampler):
     panels: int = eqx.field(static=True, default=16)
     order: int = eqx.field(static=True, default=4)
 
+    def __check_init__(self):
+        checks.counts(panels=self.panels, order=self.order)
+
     def init(self, domain, key):
         if not hasattr(domain, "quadrature"):
             raise TypeError(f"tensor quadrature needs a box domain, got {domain!r}")
@@ -136,8 +134,7 @@ class RAR(AbstractSampler):
     n_candidates: int = eqx.field(static=True, default=20000)
 
     def __check_init__(self):
-        _check_n(self.n_add, "n_add")
-        _check_n(self.n_candidates, "n_candidates")
+        checks.counts(n_add=self.n_add, n_candidates=self.n_candidates)
 
     def step(self, state, domain, residual, key):
         cand = domain.sample(key, self.n_candidates)
@@ -164,10 +161,11 @@ class RAD(AbstractSampler):
     weighted: bool = eqx.field(static=True, default=False)
 
     def __check_init__(self):
-        if self.n_candidates < self.n_points:
-            raise ValueError("n_candidates must be at least n_points")
-        if not (self.k >= 0 and self.c >= 0):
-            raise ValueError(f"RAD needs k >= 0 and c >= 0, got k={self.k}, c={self.c}")
+        if checks.count("n_candidates", self.n_candidates) < self.n_points:
+            raise ValueError(f"parameter 'n_candidates' must be at least n_points = "
+                             f"{self.n_points}, got {self.n_candidates}")
+        checks.nonnegative("k", self.k)
+        checks.nonnegative("c", self.c)
 
     def step(self, state, domain, residual, key):
         kc, ks = jax.random.split(key)
@@ -214,8 +212,12 @@ class AAS(AbstractSampler):
     def __check_init__(self):
         if self.objective not in ("forward", "reverse"):
             raise ValueError(f"objective must be 'forward' or 'reverse', got {self.objective!r}")
-        if not 0.0 <= self.uniform_fraction <= 1.0:
-            raise ValueError(f"uniform_fraction must be in [0, 1], got {self.uniform_fraction}")
+        checks.counts(flow_steps=self.flow_steps, flow_batch=self.flow_batch,
+                      n_layers=self.n_layers, width=self.width)
+        checks.positive("learning_rate", self.learning_rate)
+        checks.positive("max_log_scale", self.max_log_scale)
+        checks.nonnegative("eps", self.eps)
+        checks.real("uniform_fraction", self.uniform_fraction, low=0.0, high=1.0)
 
     def _optimiser(self):
         return _adam(self.learning_rate)

@@ -20,7 +20,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sciml.problems.base import Reference, check_positive
+from sciml import checks
+from sciml.problems.base import Reference
 from sciml.problems.operator_learning._base import (
     OperatorLearningProblem,
     Samples,
@@ -52,7 +53,7 @@ class Antiderivative(OperatorLearningProblem):
     resolutions = (100, 50, 200, 500, 1000)
 
     def __init__(self, length_scale: float = 0.2):
-        self.length_scale = check_positive("length_scale", length_scale)
+        self.length_scale = checks.positive("length_scale", length_scale)
         # Period max(4, 20ℓ): on [0, 1] the nearest periodic image of the kernel is at
         # distance >= 15ℓ, where it is below e^{−112}; the tail criterion sets the frequencies.
         self.grf = RBFGRF(length_scale=self.length_scale, period=max(4.0, 20 * self.length_scale))

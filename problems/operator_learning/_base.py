@@ -12,12 +12,12 @@ any chunks, on any executor, and extended later.
 from __future__ import annotations
 
 import abc
-import operator
 from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
 
+from sciml import checks
 from sciml.problems.base import Problem
 from sciml.problems.operator_learning._grf import sample_rng
 
@@ -73,12 +73,7 @@ class OperatorLearningProblem(Problem):
 
     # --- helpers for implementations -------------------------------------------------------
     def _resolutions(self, resolutions: Sequence[int] | None) -> tuple[int, ...]:
-        out = tuple(
-            operator.index(n) for n in (self.resolutions if resolutions is None else resolutions)
-        )
-        if any(n < 1 for n in out):
-            raise ValueError(f"{self.name}: resolutions must be positive, got {out}")
-        return out
+        return checks.ints("resolutions", self.resolutions if resolutions is None else resolutions)
 
     def _empty(self, count: int, resolutions: tuple[int, ...]) -> Samples:
         return {
@@ -91,13 +86,4 @@ def check_indices(indices: Sequence[int]) -> list[int]:
     """`indices` as a list of non-negative ints; a bare integer is refused (pass `[i]`)."""
     if isinstance(indices, int | np.integer):
         raise TypeError(f"indices must be a sequence of sample indices, e.g. [{indices}]")
-    out = []
-    for i in indices:
-        try:
-            v = operator.index(i)
-        except TypeError:
-            raise TypeError(f"sample indices must be integers, got {i!r}") from None
-        if v < 0:
-            raise ValueError(f"sample indices must be >= 0, got {v}")
-        out.append(int(v))
-    return out
+    return list(checks.ints("indices", indices, low=0))

@@ -52,13 +52,14 @@ import jax.tree_util as jtu
 import numpy as np
 import optimistix as optx
 
-from sciml.problems.base import Reference, check_positive
+from sciml import checks
+from sciml.problems.base import Reference
 from sciml.problems.operator_learning._base import (
     OperatorLearningProblem,
     Samples,
     check_indices,
 )
-from sciml.problems.operator_learning._grf import PeriodicGRF, check_seed
+from sciml.problems.operator_learning._grf import PeriodicGRF
 
 logger = logging.getLogger(__name__)
 
@@ -233,16 +234,14 @@ class BurgersPeriodic(OperatorLearningProblem):
         rtol: float = 1e-10,
         atol: float = 1e-12,
     ):
-        self.viscosity = check_positive("viscosity", viscosity)
-        self.t_end = check_positive("t_end", t_end)
-        self.points = check_seed("points", points)
-        self.kl_modes = check_seed("kl_modes", kl_modes)
-        self.rtol = check_positive("rtol", rtol)
-        self.atol = check_positive("atol", atol)
-        if self.points < 8 or self.points & (self.points - 1):
-            raise ValueError(f"points must be a power of two >= 8, got {self.points}")
-        if not 1 <= self.kl_modes <= self.points // 3:
-            raise ValueError(f"kl_modes must lie in [1, points//3 = {self.points // 3}]")
+        self.viscosity = checks.positive("viscosity", viscosity)
+        self.t_end = checks.positive("t_end", t_end)
+        self.points = checks.integer("points", points, low=8)
+        self.kl_modes = checks.integer("kl_modes", kl_modes, low=1, high=self.points // 3)
+        self.rtol = checks.positive("rtol", rtol)
+        self.atol = checks.positive("atol", atol)
+        if self.points & (self.points - 1):
+            raise ValueError(f"parameter 'points' must be a power of two, got {self.points}")
         self.grf = PeriodicGRF(modes=self.kl_modes)
 
     @property

@@ -48,13 +48,14 @@ import numpy as np
 import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 
-from sciml.problems.base import Reference, check_positive
+from sciml import checks
+from sciml.problems.base import Reference
 from sciml.problems.operator_learning._base import (
     OperatorLearningProblem,
     Samples,
     check_indices,
 )
-from sciml.problems.operator_learning._grf import NeumannGRF, check_seed
+from sciml.problems.operator_learning._grf import NeumannGRF
 
 # Measured with `DarcyFlow().convergence()` (seed 0, samples 0-2 of stream 0) and, for the
 # last two, `convergence(samples=2, cells=(256, 512, 1024))`.
@@ -160,15 +161,17 @@ class DarcyFlow(OperatorLearningProblem):
         cells: int = 256,
         kl_modes: int = 128,
     ):
-        self.alpha = check_positive("alpha", alpha)
-        self.tau = check_positive("tau", tau)
-        self.a_high = check_positive("a_high", a_high)
-        self.a_low = check_positive("a_low", a_low)
-        self.forcing = float(forcing)
-        self.cells = check_seed("cells", cells)
-        self.kl_modes = check_seed("kl_modes", kl_modes)
-        if self.cells < 2 or self.kl_modes < 2:
-            raise ValueError("cells and kl_modes must be >= 2")
+        self.alpha = checks.positive("alpha", alpha)
+        self.tau = checks.positive("tau", tau)
+        self.a_high = checks.positive("a_high", a_high)
+        self.a_low = checks.positive("a_low", a_low)
+        if self.a_low > self.a_high:
+            raise ValueError(f"parameter 'a_low' (a where ψ < 0) must be <= 'a_high' (a where "
+                             f"ψ >= 0), got a_low={self.a_low:g} > a_high={self.a_high:g}; "
+                             "swap them")
+        self.forcing = checks.real("forcing", forcing)
+        self.cells = checks.integer("cells", cells, low=2)
+        self.kl_modes = checks.integer("kl_modes", kl_modes, low=2)
         self.grf = NeumannGRF(alpha=self.alpha, tau=self.tau, modes=self.kl_modes)
 
     @property

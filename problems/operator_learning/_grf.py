@@ -14,29 +14,21 @@ request, and the test samples do not move when the number of training samples ch
 from __future__ import annotations
 
 import math
-import operator
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
-
-def check_seed(name: str, value: int) -> int:
-    """`value` as a non-negative Python int, or raise naming the parameter."""
-    try:
-        v = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, got {value!r}") from None
-    if v < 0:
-        raise ValueError(f"{name} must be >= 0, got {v}")
-    return int(v)
+from sciml import checks
 
 
 def sample_rng(seed: int, index: int, *, family: str, stream: int = 0) -> np.random.Generator:
     """The random generator of sample `index` in stream `stream` of `family` (module
     docstring): independent of every other (family, stream, index) for the same `seed`."""
-    key = (zlib.crc32(family.encode()), check_seed("stream", stream), check_seed("index", index))
-    return np.random.default_rng(np.random.SeedSequence(check_seed("seed", seed), spawn_key=key))
+    key = (zlib.crc32(family.encode()), checks.integer("stream", stream, low=0),
+           checks.integer("index", index, low=0))
+    seed = checks.integer("seed", seed, low=0)
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
 @dataclass(frozen=True)

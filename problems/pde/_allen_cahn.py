@@ -54,7 +54,8 @@ import numpy as np
 import scipy.special as sp
 from jaxtyping import Array, Float
 
-from sciml.problems.base import Reference, check_positive
+from sciml import checks
+from sciml.problems.base import Reference
 from sciml.problems.pde._base import PDEProblem, ScalarField, value_grad_uxx
 from sciml.problems.pde._geometry import Interval, SpaceTime
 
@@ -219,9 +220,9 @@ class AllenCahn(PDEProblem):
     periodic = (0,)
 
     def __init__(self, diffusion: float = 1e-4, reaction: float = 5.0, t_end: float = 1.0):
-        self.diffusion = check_positive("diffusion", diffusion)
-        self.reaction = check_positive("reaction", reaction)
-        self.t_end = check_positive("t_end", t_end)
+        self.diffusion = checks.positive("diffusion", diffusion)
+        self.reaction = checks.positive("reaction", reaction)
+        self.t_end = checks.positive("t_end", t_end)
         self.domain = SpaceTime(Interval(-1.0, 1.0), 0.0, self.t_end)
         self._modes = _modes_for(self.diffusion, self.reaction)
         self._spectral: _Spectral | None = None

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from sciml import checks
 from sciml.problems.base import Problem
 from sciml.problems.pde._geometry import Geometry
 
@@ -111,15 +112,14 @@ class PDEProblem(Problem):
             x of shape `(nx,)`, t of shape `(nt,)` and u of shape `(nt, nx)` with
             `u[j, i] = u(x[i], t[j])`.
         """
-        from sciml.problems.pde._geometry import SpaceTime, _check_count
+        from sciml.problems.pde._geometry import SpaceTime
 
         if not isinstance(self.domain, SpaceTime) or self.dim != 2:
             raise TypeError(f"{self.name}: reference_grid needs a 1-D space × time domain")
-        for name, n in (("nx", nx), ("nt", nt)):
-            if _check_count(n, name) < 2:
-                raise ValueError(f"{name} must be >= 2 (the grid includes both ends), got {n}")
+        # at least 2: the grid includes both ends
+        nx, nt = checks.integer("nx", nx, low=2), checks.integer("nt", nt, low=2)
         (x0, t0), (x1, t1) = self.domain.lower, self.domain.upper
-        x, t = np.linspace(x0, x1, int(nx)), np.linspace(t0, t1, int(nt))
+        x, t = np.linspace(x0, x1, nx), np.linspace(t0, t1, nt)
         xx, tt = np.meshgrid(x, t)
         return x, t, self.solution(np.stack([xx.ravel(), tt.ravel()], axis=1)).reshape(tt.shape)
 

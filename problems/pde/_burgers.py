@@ -30,9 +30,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from sciml.problems.base import Reference, check_positive
+from sciml import checks
+from sciml.problems.base import Reference
 from sciml.problems.pde._base import PDEProblem, ScalarField, value_grad_uxx
-from sciml.problems.pde._geometry import Interval, SpaceTime, _check_count
+from sciml.problems.pde._geometry import Interval, SpaceTime
 
 _TAIL = 40.0  # e^{-40} ≈ 4e-18: neglected relative tail mass beyond the window
 _NODES = 16  # Gauss–Legendre nodes per panel
@@ -116,8 +117,8 @@ class Burgers(PDEProblem):
     has_lift = True
 
     def __init__(self, nu: float = 0.01 / math.pi, t_end: float = 1.0):
-        self.nu = check_positive("nu", nu)
-        self.t_end = check_positive("t_end", t_end)
+        self.nu = checks.positive("nu", nu)
+        self.t_end = checks.positive("t_end", t_end)
         self.domain = SpaceTime(Interval(-1.0, 1.0), 0.0, self.t_end)
 
     def __repr__(self) -> str:
@@ -176,8 +177,8 @@ class Burgers(PDEProblem):
     def refinement_error(self, nx: int = 256, nt: int = 101) -> float:
         """Max |u − u_refined| on the `reference_grid` points, u_refined from the refined
         quadrature (2x panels, 1.5x nodes per panel, 1.25x window): the reference's error."""
-        x = np.linspace(-1.0, 1.0, _check_count(nx, "nx"))
-        t = np.linspace(0.0, self.t_end, _check_count(nt, "nt"))
+        x = np.linspace(-1.0, 1.0, checks.integer("nx", nx, low=2))
+        t = np.linspace(0.0, self.t_end, checks.integer("nt", nt, low=2))
         xx, tt = (a.ravel() for a in np.meshgrid(x, t))
         fine = cole_hopf(xx, tt, self.nu, refine=True)
         return float(np.max(np.abs(cole_hopf(xx, tt, self.nu) - fine)))

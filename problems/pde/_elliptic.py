@@ -13,7 +13,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sciml.problems.base import Reference, check_positive
+from sciml import checks
+from sciml.problems.base import Reference
 from sciml.problems.pde._base import PDEProblem, laplacian
 from sciml.problems.pde._geometry import Box, BoxWithHole, Interval
 
@@ -44,10 +45,8 @@ class Poisson1D(_Analytic):
     has_lift = True
 
     def __init__(self, amplitude: float = 0.5, wavenumber: int = 4):
-        self.amplitude = float(amplitude)
-        if int(wavenumber) != wavenumber or wavenumber < 1:
-            raise ValueError(f"wavenumber must be a positive integer, got {wavenumber!r}")
-        self.wavenumber = int(wavenumber)
+        self.amplitude = checks.real("amplitude", amplitude)  # a tracer under jit/vmap
+        self.wavenumber = checks.count("wavenumber", wavenumber)
         self.domain = Interval(-1.0, 1.0)
 
     @property
@@ -82,9 +81,7 @@ class Poisson2D(_Analytic):
     variables = ("x", "y")
 
     def __init__(self, hole: float = 0.3):
-        self.hole = float(hole)
-        if not 0.0 <= self.hole < 1.0:
-            raise ValueError(f"hole radius must be in [0, 1), got {hole!r}")
+        self.hole = checks.real("hole", hole, low=0.0, high=1.0, strict_high=True)
         if self.hole > 0:
             self.domain = BoxWithHole([-1, -1], [1, 1], [0.0, 0.0], self.hole)
         else:
@@ -114,11 +111,8 @@ class Helmholtz2D(_Analytic):
     has_lift = True
 
     def __init__(self, a1: int = 1, a2: int = 4, k: float = 1.0):
-        for nm, v in (("a1", a1), ("a2", a2)):
-            if int(v) != v or v < 1:
-                raise ValueError(f"{nm} must be a positive integer, got {v!r}")
-        self.a1, self.a2 = int(a1), int(a2)
-        self.k = check_positive("k", k)
+        self.a1, self.a2 = checks.count("a1", a1), checks.count("a2", a2)
+        self.k = checks.positive("k", k)
         self.domain = Box([-1, -1], [1, 1])
 
     @property
@@ -152,15 +146,15 @@ class Peak(_Analytic):
     name = "peak"
 
     def __init__(self, dim: int = 2, alpha: float | None = None, center=None):
-        if int(dim) != dim or dim < 1:
-            raise ValueError(f"dim must be a positive integer, got {dim!r}")
-        alpha = peak_alpha_for(int(dim)) if alpha is None else alpha
-        self.alpha = check_positive("alpha", alpha)
-        self.center = np.zeros(int(dim)) if center is None else np.asarray(center, float)
-        if self.center.shape != (int(dim),) or np.any(np.abs(self.center) >= 1):
-            raise ValueError(f"center must be a point inside (−1, 1)^{dim}, got {center!r}")
-        self.domain = Box(-np.ones(int(dim)), np.ones(int(dim)))
-        self.variables = tuple(f"x{i + 1}" for i in range(int(dim)))
+        dim = checks.count("dim", dim)
+        alpha = peak_alpha_for(dim) if alpha is None else alpha
+        self.alpha = checks.positive("alpha", alpha)
+        self.center = np.zeros(dim) if center is None else _point("center", center)
+        if self.center.shape != (dim,) or np.any(np.abs(self.center) >= 1):
+            raise ValueError(f"parameter 'center' must be a point inside (−1, 1)^{dim}, "
+                             f"got {center!r}")
+        self.domain = Box(-np.ones(dim), np.ones(dim))
+        self.variables = tuple(f"x{i + 1}" for i in range(dim))
         gap = float(np.min(1 - np.abs(self.center)))
         self.has_lift = self.alpha * gap**2 > 745.0
 
@@ -221,7 +215,7 @@ class NonlinearElliptic(_Analytic):
     has_lift = True
 
     def __init__(self, amplitude: float = 1.0):
-        self.amplitude = check_positive("amplitude", amplitude)
+        self.amplitude = checks.positive("amplitude", amplitude)
         self.domain = Box([-1, -1], [1, 1])
 
     @property
@@ -254,6 +248,13 @@ class NonlinearElliptic(_Analytic):
             pts = jnp.asarray(np.stack(np.meshgrid(t, t, indexing="ij"), -1).reshape(-1, 2))
             dens = jax.vmap(lambda x: self.energy_density(self.exact, x))(pts)
             return float(jnp.sum(dens * jnp.asarray(np.outer(w, w).ravel())))
+
+
+def _point(name: str, value) -> np.ndarray:
+    """A point given as a sequence of real numbers, as a float64 array of shape (d,)."""
+    if np.ndim(value) != 1:
+        raise TypeError(f"parameter {name!r} must be a sequence of real numbers, got {value!r}")
+    return np.array([checks.real(f"{name}[{i}]", v) for i, v in enumerate(value)])
 
 
 def peak_alpha_for(dim: int) -> float:

@@ -20,13 +20,9 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 from scipy.stats import qmc
 
+from sciml import checks
+
 QMCMethod = Literal["sobol", "lhs"]
-
-
-def _check_count(n: int, what: str = "n") -> int:
-    if int(n) != n or n < 1:
-        raise ValueError(f"{what} must be a positive integer, got {n!r}")
-    return int(n)
 
 
 class Geometry(abc.ABC):
@@ -66,7 +62,7 @@ class Geometry(abc.ABC):
 
     def sample(self, key: PRNGKeyArray, n: int) -> Float[Array, "n dim"]:
         """`n` points uniform in the domain (rejection from the bounding box)."""
-        n = _check_count(n)
+        n = checks.count("n", n)
         fraction = self.volume / float(np.prod(self.upper - self.lower))
         out, have = [], 0
         while have < n:
@@ -80,7 +76,7 @@ class Geometry(abc.ABC):
 
     def sample_qmc(self, n: int, *, seed: int = 0, method: QMCMethod = "sobol") -> Array:
         """`n` quasi-random points in the domain: scrambled Sobol or Latin hypercube."""
-        n = _check_count(n)
+        n = checks.count("n", n)
         if method not in ("sobol", "lhs"):
             raise ValueError(f"unknown QMC method {method!r}; choose 'sobol' or 'lhs'")
         fraction = self.volume / float(np.prod(self.upper - self.lower))
@@ -121,7 +117,7 @@ class Box(Geometry):
         return jnp.all((points >= self.lower) & (points <= self.upper), axis=-1)
 
     def sample_boundary(self, key, n):
-        n = _check_count(n)
+        n = checks.count("n", n)
         d = self.dim
         widths = self.upper - self.lower
         # Face k (axis k//2, side k%2) has measure prod(widths)/widths[axis].
@@ -140,8 +136,7 @@ class Box(Geometry):
         Returns nodes `((panels·order)^dim, dim)` and weights summing to the volume;
         exact for polynomials of degree < 2·order on each panel.
         """
-        _check_count(panels, "panels")
-        _check_count(order, "order")
+        panels, order = checks.count("panels", panels), checks.count("order", order)
         t, w = np.polynomial.legendre.leggauss(order)
         axes, weights = [], []
         for lo, hi in zip(self.lower, self.upper, strict=True):
@@ -179,10 +174,10 @@ class BoxWithHole(Geometry):
         self.center = np.asarray(center, dtype=float).reshape(-1)
         if self.center.shape != self.lower.shape:
             raise ValueError(f"hole center needs {self.dim} coordinates, got {self.center.shape}")
-        self.radius = float(radius)
-        if not (self.radius > 0 and np.all(self.center - self.radius > self.lower)
+        self.radius = checks.positive("radius", radius)
+        if not (np.all(self.center - self.radius > self.lower)
                 and np.all(self.center + self.radius < self.upper)):
-            raise ValueError("the hole must have radius > 0 and lie strictly inside the box")
+            raise ValueError("the hole must lie strictly inside the box")
 
     def __repr__(self) -> str:
         return (f"BoxWithHole(lower={self.lower.tolist()}, upper={self.upper.tolist()}, "
@@ -207,7 +202,7 @@ class BoxWithHole(Geometry):
         return self.box.contains(points) & outside
 
     def sample_boundary(self, key, n):
-        n = _check_count(n)
+        n = checks.count("n", n)
         widths = self.upper - self.lower
         box_area = 2 * float(np.sum(np.prod(widths) / widths)) if self.dim > 1 else 2.0
         ks, kb, kd = jax.random.split(key, 3)
@@ -232,9 +227,10 @@ class SpaceTime(Geometry):
     """
 
     def __init__(self, space: Geometry, t0: float, t1: float):
+        t0, t1 = checks.real("t0", t0), checks.real("t1", t1)
         if not t1 > t0:
             raise ValueError(f"time interval needs t1 > t0, got [{t0}, {t1}]")
-        self.space, self.t0, self.t1 = space, float(t0), float(t1)
+        self.space, self.t0, self.t1 = space, t0, t1
         self.lower = np.append(space.lower, self.t0)
         self.upper = np.append(space.upper, self.t1)
 
@@ -260,13 +256,13 @@ class SpaceTime(Geometry):
         return self.t0 + (self.t1 - self.t0) * jax.random.uniform(key, (n, 1), dtype=float)
 
     def sample_boundary(self, key, n):
-        n = _check_count(n)
+        n = checks.count("n", n)
         kx, kt = jax.random.split(key)
         return jnp.concatenate([self.space.sample_boundary(kx, n), self._times(kt, n)], axis=1)
 
     def sample_initial(self, key: PRNGKeyArray, n: int) -> Float[Array, "n dim"]:
         """`n` points uniform in `space × {t0}`."""
-        n = _check_count(n)
+        n = checks.count("n", n)
         x = self.space.sample(key, n)
         return jnp.concatenate([x, jnp.full((n, 1), self.t0)], axis=1)
 

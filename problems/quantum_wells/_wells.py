@@ -19,6 +19,7 @@ E), then solved to ~1e-14 relative with `optimistix.Bisection`.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import jax
@@ -26,12 +27,19 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 
-from sciml.problems.base import Reference, check_finite, check_nonnegative, check_positive
+from sciml import checks
+from sciml.problems.base import Reference
 from sciml.problems.quantum_wells._base import QuantumWell
 
 # Gauss-Legendre nodes per region for normalisation integrals: ψ² on one region is a sum of
 # a few exponentials/trigonometric terms, for which this rule is exact to rounding.
 _QUAD_NODES = 96
+# Largest log-growth κd + log(1 + κ) of a state through a forbidden region (κ = √(V − E)):
+# its stored (ψ, ψ') reach about e^{κd}·max(1, κ), and float64 overflows past e^{709.78}.
+_MAX_LOG_GROWTH = 700.0
+# Across a forbidden region with κ|h| above this, the propagation that only needs the
+# direction of (ψ, ψ') uses cosh and sinh times e^{-κ|h|} (finite for any κ|h|).
+_SCALED = 300.0
 
 
 @dataclass(frozen=True)
@@ -68,7 +76,7 @@ class PiecewiseConstantWell(QuantumWell):
     _params: dict[str, float]
 
     def __init__(self, L: float, edges: list[float], values: list[float]):
-        self._L = check_positive("L", L)
+        self._L = checks.positive("L", L)
         self.edges = np.asarray(edges, dtype=np.float64)
         self.values = np.asarray(values, dtype=np.float64)
         self._states: dict[int, Eigenstate] = {}
@@ -112,11 +120,11 @@ class PiecewiseConstantWell(QuantumWell):
     # --- exact eigenpairs ---------------------------------------------------------------
     def energies(self, n: int) -> np.ndarray:
         """The lowest `n` eigenvalues E_1 < ... < E_n, shape (n,)."""
-        return np.array([self.state(k).energy for k in range(1, _check_count(n) + 1)])
+        return np.array([self.state(k).energy for k in range(1, checks.count("n", n) + 1)])
 
     def state(self, index: int) -> Eigenstate:
         """The `index`-th eigenpair (1 = ground state), computed once and cached."""
-        index = _check_count(index, "index")
+        index = checks.count("index", index)
         if index not in self._states:
             self._states[index] = self._solve_state(index)
         return self._states[index]
@@ -129,8 +137,7 @@ class PiecewiseConstantWell(QuantumWell):
             x: points in [0, L], any shape (float64).
             derivative: 0, 1 or 2.
         """
-        if derivative not in (0, 1, 2):
-            raise ValueError(f"derivative must be 0, 1 or 2, got {derivative}")
+        derivative = checks.integer("derivative", derivative, low=0, high=2)
         st = self.state(index)
         x = np.asarray(x, dtype=np.float64)
         if np.any(~np.isfinite(x)) or np.any((x < 0) | (x > self.L)):
@@ -151,8 +158,10 @@ class PiecewiseConstantWell(QuantumWell):
         psi, dpsi, zeros = 0.0, 1.0, 0
         for a, b, v in zip(self.edges[:-1], self.edges[1:], self.values, strict=True):
             q, h = energy - v, b - a
-            c, s = _cs(np.float64(q), np.float64(h))
-            new_psi, new_dpsi = c * psi + s * dpsi, -q * s * psi + c * dpsi
+            c, s = _cs(np.float64(q), np.float64(h), scaled=q < 0 and -q * h * h > _SCALED**2)
+            qs = -q * s  # overflows for a huge q: then -q * (s * psi)
+            new_psi = c * psi + s * dpsi
+            new_dpsi = (qs * psi if np.isfinite(qs) else -q * (s * psi)) + c * dpsi
             if q > 0:
                 # Prüfer phase ψ = r sin φ, ψ'/k = r cos φ advances by exactly k·h.
                 k = np.sqrt(q)
@@ -172,8 +181,9 @@ class PiecewiseConstantWell(QuantumWell):
         hi = float(self.values.max()) + (index * np.pi / self.L) ** 2 + 1.0
         if self._count_below(hi) < index:  # cannot happen for a bounded potential; guard anyway
             raise RuntimeError(f"{self!r}: failed to bracket eigenvalue {index}")
-        # Bisect on the count until [lo, hi) holds exactly eigenvalue `index`.
-        for _ in range(200):
+        # Bisect on the count until [lo, hi) holds exactly eigenvalue `index` (enough halvings
+        # to come down from any float64 bracket to neighbouring floats).
+        for _ in range(2200):
             if self._count_below(lo) == index - 1 and self._count_below(hi) == index:
                 break
             mid = 0.5 * (lo + hi)
@@ -195,27 +205,37 @@ class PiecewiseConstantWell(QuantumWell):
             )
         energy = _root(edges, values, lo, hi, m)
         anchors, states = _anchored_states(edges, values, energy, m)
-        st = Eigenstate(index, energy, edges, values, anchors, states)
         # normalise: ∫ψ² = 1 by Gauss-Legendre per region, exact for these smooth pieces
         xq, wq = self.quadrature()
-        norm = np.sqrt(np.sum(wq * _evaluate(st, xq) ** 2))
+        with np.errstate(over="ignore", invalid="ignore"):
+            norm = np.sqrt(np.sum(wq * _evaluate(Eigenstate(index, energy, edges, values,
+                                                            anchors, states), xq) ** 2))
+        if not np.isfinite(norm):  # after a deep forbidden region: scale ψ to O(1) first
+            amplitude = np.max(np.abs(states[:, 0]))
+            states = states / (amplitude if amplitude > 0 else np.max(np.abs(states)))
+            psi = _evaluate(Eigenstate(index, energy, edges, values, anchors, states), xq)
+            peak = np.max(np.abs(psi))
+            norm = peak * np.sqrt(np.sum(wq * (psi / peak) ** 2))
         return Eigenstate(index, energy, edges, values, anchors, states / norm)
 
 
-def _check_count(n: int, name: str = "n") -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"{name} must be a positive integer, got {n!r}")
-    return int(n)
+def _cs(q, dx, scaled: bool = False):
+    """c = cos(√q dx) and s = sin(√q dx)/√q, continued analytically (cosh, sinh) to q <= 0.
 
-
-def _cs(q, dx):
-    """c = cos(√q dx) and s = sin(√q dx)/√q, continued analytically (cosh, sinh) to q <= 0."""
+    `scaled`: where q < 0, both times e^{-√(-q)|dx|}, a positive factor (signs and zeros
+    unchanged) that keeps them finite through a forbidden region of any depth and width.
+    """
     q = np.asarray(q, dtype=np.float64)
     k = np.sqrt(np.abs(q))
     pos, neg = q > 0, q < 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        c = np.where(pos, np.cos(k * dx), np.where(neg, np.cosh(k * dx), 1.0))
-        s = np.where(pos, np.sin(k * dx) / k, np.where(neg, np.sinh(k * dx) / k, dx))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if scaled:
+            t = -2.0 * k * np.abs(dx)
+            ch, sh = 0.5 * (1.0 + np.exp(t)), np.sign(dx) * -np.expm1(t) / (2.0 * k)
+        else:
+            ch, sh = np.cosh(k * dx), np.sinh(k * dx) / k
+        c = np.where(pos, np.cos(k * dx), np.where(neg, ch, 1.0))
+        s = np.where(pos, np.sin(k * dx) / k, np.where(neg, sh, dx))
     return c, s
 
 
@@ -228,19 +248,30 @@ def _evaluate(st: Eigenstate, x, derivative=0):
     if derivative == 0:
         return c * psi0 + s * dpsi0
     if derivative == 1:
-        return -q * s * psi0 + c * dpsi0
+        return -q * (s * psi0) + c * dpsi0
     return -q * (c * psi0 + s * dpsi0)
 
 
 def _propagate(state, q, h):
     """(ψ, ψ') carried across a region of constant V (q = E - V) of signed width h, then
-    renormalised: a positive rescaling, so signs and zeros are unchanged."""
+    renormalised: positive rescalings, so signs and zeros are unchanged. Across a forbidden
+    region with k|h| > _SCALED, cosh and sinh come times e^{-k|h|} (as `_cs(scaled=True)`),
+    so nothing overflows however deep or wide it is."""
     k = jnp.sqrt(jnp.abs(q))
     ks = jnp.where(q == 0, 1.0, k)
-    c = jnp.where(q > 0, jnp.cos(k * h), jnp.cosh(k * h))
-    s = jnp.where(q == 0, h, jnp.where(q > 0, jnp.sin(k * h), jnp.sinh(k * h)) / ks)
-    state = jnp.array([c * state[0] + s * state[1], -q * s * state[0] + c * state[1]])
-    return state / jnp.linalg.norm(state)
+    t = -2.0 * k * jnp.abs(h)
+    big = k * jnp.abs(h) > _SCALED
+    ch = jnp.where(big, 0.5 * (1.0 + jnp.exp(t)), jnp.cosh(jnp.where(big, 0.0, k * h)))
+    sh = jnp.where(big, -0.5 * jnp.sign(h) * jnp.expm1(t), jnp.sinh(jnp.where(big, 0.0, k * h)))
+    c = jnp.where(q > 0, jnp.cos(k * h), ch)
+    s = jnp.where(q == 0, h, jnp.where(q > 0, jnp.sin(k * h), sh) / ks)
+    qs = -q * s
+    qs_psi = jnp.where(jnp.isfinite(qs), qs * state[0], -q * (s * state[0]))  # q·s can overflow
+    state = jnp.array([c * state[0] + s * state[1], qs_psi + c * state[1]])
+    norm = jnp.linalg.norm(state)
+    # |state|² overflows when k is huge: then scale it to max 1 first
+    safe = state / jnp.max(jnp.abs(state))
+    return jnp.where(jnp.isfinite(norm), state / norm, safe / jnp.linalg.norm(safe))
 
 
 def _mismatch(energy, edges, values, m: int):
@@ -312,13 +343,20 @@ def _anchored_states(edges: np.ndarray, values: np.ndarray, energy: float, m: in
         states[i] = state
         state = _step(state, energy - values[i], edges[i] - edges[i + 1])
     # at an eigenvalue the two shots are parallel at edge m: scale the right one onto the left
-    states[m:] *= (meet @ state) / (state @ state)
+    # (through u = state/max|state| where state @ state overflows: a deep forbidden region)
+    with np.errstate(over="ignore", invalid="ignore"):
+        scale = (meet @ state) / (state @ state)
+    if not np.isfinite(scale) or scale == 0.0:
+        u = state / np.max(np.abs(state))
+        scale = (meet @ u) / (state @ u)
+    states[m:] *= scale
     return anchors, states
 
 
 def _step(state: np.ndarray, q: float, h: float) -> np.ndarray:
     c, s = _cs(q, h)
-    return np.array([c * state[0] + s * state[1], -q * s * state[0] + c * state[1]])
+    # -q * (s * ψ): q·s alone can overflow where ψ is small
+    return np.array([c * state[0] + s * state[1], -q * (s * state[0]) + c * state[1]])
 
 
 class InfiniteWell(PiecewiseConstantWell):
@@ -327,7 +365,7 @@ class InfiniteWell(PiecewiseConstantWell):
     name = "infinite_well"
 
     def __init__(self, L: float = 1.0):
-        L = check_positive("L", L)
+        L = checks.positive("L", L)
         self._params = {"L": L}
         super().__init__(L, [0.0, L], [0.0])
 
@@ -336,10 +374,10 @@ class InfiniteWell(PiecewiseConstantWell):
         return Reference(kind="analytic", evidence="E_n = (n pi / L)^2, psi_n = sqrt(2/L) sin")
 
     def energies(self, n: int) -> np.ndarray:
-        return (np.arange(1, _check_count(n) + 1) * np.pi / self.L) ** 2
+        return (np.arange(1, checks.count("n", n) + 1) * np.pi / self.L) ** 2
 
     def state(self, index: int) -> Eigenstate:
-        index = _check_count(index, "index")
+        index = checks.count("index", index)
         k = index * np.pi / self.L
         amp = np.sqrt(2.0 / self.L)
         return Eigenstate(index, k**2, self.edges, self.values, self.edges[:1],
@@ -353,10 +391,10 @@ class _InnerStep(PiecewiseConstantWell):
     _what = ""  # "well" or "barrier", for messages
 
     def _setup(self, L, level, width, center) -> tuple[float, float, float, float]:
-        L = check_positive("L", L)
-        level = check_nonnegative(self._level_name, level)
-        width = check_positive("width", width)
-        center = check_finite("center", L / 2 if center is None else center)
+        L = checks.positive("L", L)
+        level = checks.nonnegative(self._level_name, level)
+        width = checks.positive("width", width)
+        center = checks.real("center", L / 2 if center is None else center)
         a, b = center - width / 2, center + width / 2
         if width >= L:
             raise ValueError(
@@ -367,8 +405,33 @@ class _InnerStep(PiecewiseConstantWell):
                 f"the {self._what} [{a:g}, {b:g}] (center={center:g}, width={width:g}) must "
                 f"lie strictly inside the box (0, {L:g}); move `center` or reduce `width`"
             )
+        if not a < b:
+            raise ValueError(f"the {self._what} (width={width:g}) is too narrow for float64 to "
+                             f"resolve at center={center:g}; widen it")
+        self._check_growth(level, width if self._what == "barrier" else max(a, L - b))
         self._params = {"L": L, self._level_name: level, "width": width, "center": center}
         return L, level, a, b
+
+    def _check_growth(self, level: float, d: float) -> None:
+        """Refuse a step too high for float64: below it, across a stretch of length d, a
+        state grows like κ·e^{κd} (κ = √(level − E) <= √level), and the stored states
+        overflow past ~e^{709}."""
+        growth = lambda kappa: kappa * d + math.log1p(kappa)  # noqa: E731
+        if growth(math.sqrt(level)) <= _MAX_LOG_GROWTH:
+            return
+        lo, hi = 0.0, _MAX_LOG_GROWTH / d  # the largest usable κ, by bisection
+        for _ in range(100):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if growth(mid) <= _MAX_LOG_GROWTH else (lo, mid)
+        where = "across the barrier" if self._what == "barrier" else (
+            "between the well and the box wall")
+        raise ValueError(
+            f"parameter {self._level_name!r} must be <= {lo**2:.4g} for this geometry "
+            f"(a stretch of {d:g} {where}), got {level:g}: a state grows like "
+            f"sqrt({self._level_name})·exp(sqrt({self._level_name})·{d:g}) there, which "
+            f"overflows float64; lower `{self._level_name}` or shorten that stretch "
+            "(`L`, `width`, `center`)"
+        )
 
 
 class FiniteWell(_InnerStep):

@@ -17,13 +17,6 @@ Activation = str | Callable[[Array], Array]
 __all__ = ["Activation", "resolve_activation"]  # re-exported for the operator modules
 
 
-def check_positive(**sizes: int) -> None:
-    """Raise if any named size is not a positive int."""
-    for name, n in sizes.items():
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"{name} must be a positive int, got {n!r}")
-
-
 def param_dtype(module: eqx.Module) -> jnp.dtype:
     """The floating dtype of a module's parameters (its first inexact array leaf)."""
     for leaf in jax.tree_util.tree_leaves(module):

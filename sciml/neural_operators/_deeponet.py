@@ -10,9 +10,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from sciml import checks
 from sciml.neural_operators._common import (
     Activation,
-    check_positive,
     draw,
     param_dtype,
     resolve_activation,
@@ -113,7 +113,7 @@ class DeepONet(eqx.Module):
         activation: Activation = "tanh",
         key: PRNGKeyArray,
     ):
-        check_positive(
+        sizes = checks.counts(
             n_sensors=n_sensors,
             coord_dim=coord_dim,
             latent=latent,
@@ -122,6 +122,7 @@ class DeepONet(eqx.Module):
             trunk_width=trunk_width,
             trunk_depth=trunk_depth,
         )
+        n_sensors, coord_dim, latent, branch_width, branch_depth, trunk_width, trunk_depth = sizes
         act = resolve_activation(activation)
         self.n_sensors, self.coord_dim, self.latent = n_sensors, coord_dim, latent
         self.stacked = bool(stacked)

@@ -16,12 +16,12 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from sciml import checks
 from sciml.neural_operators._common import (
     Activation,
     Pointwise,
     PointwiseMLP,
     check_field,
-    check_positive,
     draw,
     param_dtype,
     resolve_activation,
@@ -29,10 +29,9 @@ from sciml.neural_operators._common import (
 
 
 def _modes_tuple(modes: int | Sequence[int]) -> tuple[int, ...]:
-    modes = (modes,) if isinstance(modes, int) else tuple(modes)
+    modes = checks.ints("modes", modes)
     if not 1 <= len(modes) <= 3:
         raise ValueError(f"modes must have 1, 2 or 3 entries (one per spatial axis), got {modes}")
-    check_positive(**{f"modes[{i}]": m for i, m in enumerate(modes)})
     return modes
 
 
@@ -156,7 +155,8 @@ class SpectralConv(eqx.Module):
         *,
         key: PRNGKeyArray,
     ):
-        check_positive(in_channels=in_channels, out_channels=out_channels)
+        in_channels, out_channels = checks.counts(in_channels=in_channels,
+                                                  out_channels=out_channels)
         self.modes = _modes_tuple(modes)
         self.in_channels, self.out_channels = in_channels, out_channels
         shape = (*(2 * m for m in self.modes[:-1]), self.modes[-1], in_channels, out_channels)
@@ -262,7 +262,7 @@ class FNO(eqx.Module):
     ):
         """`lifting_width=None` lifts with one affine map (Li et al.); `projection_width`
         defaults to `4 * width` (128 for width 32, as in Li et al.)."""
-        check_positive(
+        in_channels, out_channels, width, depth = checks.counts(
             in_channels=in_channels, out_channels=out_channels, width=width, depth=depth
         )
         self.modes = _modes_tuple(modes)
@@ -271,13 +271,14 @@ class FNO(eqx.Module):
         _check_grid(grid)
         self.grid = grid
         self.activation = resolve_activation(activation)
-        projection_width = 4 * width if projection_width is None else projection_width
-        check_positive(projection_width=projection_width)
+        projection_width = checks.count(
+            "projection_width", 4 * width if projection_width is None else projection_width
+        )
         n_in = in_channels + (len(self.modes) if self.positional_embedding else 0)
         if lifting_width is None:
             lift_sizes = (n_in, width)
         else:
-            check_positive(lifting_width=lifting_width)
+            lifting_width = checks.count("lifting_width", lifting_width)
             lift_sizes = (n_in, lifting_width, width)
         kl, kp, *ks = jax.random.split(key, 2 + 2 * depth)
         self.lifting = PointwiseMLP(lift_sizes, self.activation, key=kl)

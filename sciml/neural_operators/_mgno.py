@@ -16,11 +16,11 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from sciml import checks
 from sciml.neural_operators._common import (
     Activation,
     Pointwise,
     check_field,
-    check_positive,
     draw,
     param_dtype,
     resolve_activation,
@@ -153,11 +153,10 @@ class VCycle(eqx.Module):
         """`smoothing_steps` ν_ℓ per level (an int for all levels); the default
         `(1, ..., 1, 2)` is the paper's Darcy setting. `post_smoothing` ν'_ℓ for the levels
         below the coarsest (default 0, as in the paper's experiments)."""
-        check_positive(
-            in_channels=in_channels, out_channels=out_channels, ndim=ndim, levels=levels
+        in_channels, out_channels, levels = checks.counts(
+            in_channels=in_channels, out_channels=out_channels, levels=levels
         )
-        if ndim > 3:
-            raise ValueError(f"ndim must be 1, 2 or 3, got {ndim}")
+        ndim = checks.integer("ndim", ndim, low=1, high=3)
         if boundary not in BOUNDARIES:
             raise ValueError(f"boundary must be one of {BOUNDARIES}, got {boundary!r}")
         nu = _per_level(smoothing_steps, levels, "smoothing_steps", minimum=1,
@@ -241,14 +240,7 @@ def _per_level(
     minimum: int,
     default: tuple[int, ...] | None = None,
 ) -> tuple[int, ...]:
-    if value is None:
-        value = default
-    values = (value,) * n if isinstance(value, int) else tuple(value)
-    if len(values) != n or any(
-        isinstance(v, bool) or not isinstance(v, int) or v < minimum for v in values
-    ):
-        raise ValueError(f"{name} must be an int >= {minimum} or {n} of them, got {value!r}")
-    return values
+    return checks.ints(name, default if value is None else value, n=n, low=minimum)
 
 
 class MgNO(eqx.Module):
@@ -306,9 +298,10 @@ class MgNO(eqx.Module):
     ):
         """`levels` grids per V-cycle (the input grid included); `smoothing_steps` and
         `post_smoothing` as in `VCycle`; `ndim` the number of spatial axes."""
-        check_positive(
+        in_channels, out_channels, width, depth = checks.counts(
             in_channels=in_channels, out_channels=out_channels, width=width, depth=depth
         )
+        ndim = checks.integer("ndim", ndim, low=1, high=3)
         self.in_channels, self.out_channels, self.width = in_channels, out_channels, width
         self.ndim = ndim
         self.activation = resolve_activation(activation)

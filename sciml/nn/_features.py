@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from sciml import checks
 from sciml.nn._activations import ACTIVATIONS, resolve_activation
 from sciml.nn._mlp import _siren_init
 
@@ -25,18 +26,17 @@ Size = int | str
 
 def _n(size: Size, name: str) -> int:
     """The number of components of a size that is an int or "scalar"."""
-    if size == "scalar":
-        return 1
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise ValueError(f"{name} must be a positive int or 'scalar', got {size!r}")
-    return size
+    if isinstance(size, str):
+        if size == "scalar":
+            return 1
+        raise TypeError(f"parameter {name!r} must be a positive integer or 'scalar', got {size!r}")
+    return checks.count(name, size)
 
 
-def _check_net(width: int, depth: int, activation: str | None = None) -> None:
+def _check_net(width: int, depth: int, activation: str | None = None) -> tuple[int, int]:
     if activation is not None:
         resolve_activation(activation)
-    if width < 1 or depth < 1:
-        raise ValueError(f"width and depth must be >= 1, got width={width}, depth={depth}")
+    return checks.counts(width=width, depth=depth)
 
 
 def _box(lower, upper, in_size: Size, check_order: bool = True) -> tuple[Array, Array]:
@@ -97,13 +97,11 @@ class FourierFeatureMLP(eqx.Module):
     ):
         n_in = _n(in_size, "in_size")
         _n(out_size, "out_size")
-        _check_net(width, depth, activation)
-        if n_features < 1:
-            raise ValueError(f"n_features must be >= 1, got {n_features}")
-        if not sigma > 0:
-            raise ValueError(f"sigma must be > 0, got {sigma}")
+        width, depth = _check_net(width, depth, activation)
+        n_features = checks.count("n_features", n_features)
+        sigma = checks.positive("sigma", sigma)
         self.lower, self.upper = _box(lower, upper, in_size)
-        self.in_size, self.sigma, self.activation = in_size, float(sigma), activation
+        self.in_size, self.sigma, self.activation = in_size, sigma, activation
         kb, km = jax.random.split(key)
         self.B = sigma * jax.random.normal(kb, (n_features, n_in))
         self.mlp = eqx.nn.MLP(
@@ -161,7 +159,7 @@ class ModifiedMLP(eqx.Module):
     ):
         _n(in_size, "in_size")
         _n(out_size, "out_size")
-        _check_net(width, depth, activation)
+        width, depth = _check_net(width, depth, activation)
         self.lower, self.upper = _box(lower, upper, in_size)
         self.activation = activation
         ku, kv, k0, kout, *ks = jax.random.split(key, 4 + depth)
@@ -216,11 +214,10 @@ class Siren(eqx.Module):
     ):
         _n(in_size, "in_size")
         _n(out_size, "out_size")
-        _check_net(width, depth)
-        if not omega0 > 0:
-            raise ValueError(f"omega0 must be > 0, got {omega0}")
+        width, depth = _check_net(width, depth)
+        omega0 = checks.positive("omega0", omega0)
         self.lower, self.upper = _box(lower, upper, in_size)
-        self.omega0 = float(omega0)
+        self.omega0 = omega0
         sizes = [in_size] + [width] * depth + [out_size]
         layers = []
         for i, (k, n_in, n_out) in enumerate(
@@ -277,7 +274,7 @@ class PeriodicEmbedding(eqx.Module):
         upper: float | Array = 1.0,
     ):
         n_in = _n(in_size, "in_size")
-        axes = (axes,) if isinstance(axes, int) else tuple(axes)
+        axes = checks.ints("axes", axes, low=0)
         if not axes:
             raise ValueError("axes must name at least one periodic coordinate")
         if len(set(axes)) != len(axes) or not all(0 <= a < n_in for a in axes):
@@ -289,9 +286,8 @@ class PeriodicEmbedding(eqx.Module):
             raise ValueError(f"need one period per axis in {axes}, got periods {periods}")
         if not bool(jnp.all(periods > 0) & jnp.all(jnp.isfinite(periods))):
             raise ValueError(f"periods must be positive and finite, got {periods}")
-        if n_harmonics < 1:
-            raise ValueError(f"n_harmonics must be >= 1, got {n_harmonics}")
-        self.in_size, self.axes, self.n_harmonics = in_size, axes, int(n_harmonics)
+        n_harmonics = checks.count("n_harmonics", n_harmonics)
+        self.in_size, self.axes, self.n_harmonics = in_size, axes, n_harmonics
         self.periods = tuple(float(p) for p in periods)
         self.rest = tuple(i for i in range(n_in) if i not in axes)
         lower, upper = _box(lower, upper, in_size, check_order=False)
@@ -352,7 +348,7 @@ class PeriodicMLP(eqx.Module):
         key: PRNGKeyArray,
     ):
         _n(out_size, "out_size")
-        _check_net(width, depth, activation)
+        width, depth = _check_net(width, depth, activation)
         self.embedding = PeriodicEmbedding(
             in_size, axes, periods, n_harmonics, lower=lower, upper=upper
         )

@@ -12,6 +12,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray, Scalar
 
+from sciml import checks
+
 
 def _logistic_log_prob(z: Float[Array, " dim"]) -> Scalar:
     """Log-density of independent standard logistic coordinates."""
@@ -99,15 +101,10 @@ class RealNVP(eqx.Module):
         upper: float | Array = 1.0,
         key: PRNGKeyArray,
     ):
-        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-            raise ValueError(f"dim must be a positive int, got {dim!r}")
-        if n_layers < 1 or width < 1 or depth < 1:
-            raise ValueError(
-                f"n_layers, width and depth must be >= 1, got n_layers={n_layers}, "
-                f"width={width}, depth={depth}"
-            )
-        if not max_log_scale > 0:
-            raise ValueError(f"max_log_scale must be > 0, got {max_log_scale}")
+        dim, n_layers, width, depth = checks.counts(
+            dim=dim, n_layers=n_layers, width=width, depth=depth
+        )
+        max_log_scale = checks.positive("max_log_scale", max_log_scale)
         lower, upper = jnp.asarray(lower, float), jnp.asarray(upper, float)
         for name, a in (("lower", lower), ("upper", upper)):
             if a.shape not in {(), (dim,)}:

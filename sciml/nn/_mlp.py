@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from sciml import checks
 from sciml.nn._activations import resolve_activation
 
 
@@ -45,8 +46,7 @@ class MLP(eqx.Module):
         key: PRNGKeyArray,
     ):
         act = resolve_activation(activation)
-        if width < 1 or depth < 1:
-            raise ValueError(f"width and depth must be >= 1, got width={width}, depth={depth}")
+        width, depth = checks.counts(width=width, depth=depth)
         lower, upper = jnp.asarray(lower, float), jnp.asarray(upper, float)
         if not bool(jnp.all(upper > lower)):
             raise ValueError(f"input box needs upper > lower, got lower={lower}, upper={upper}")

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from sciml import checks
 from sciml.nn import MLP
 
 
@@ -34,9 +35,10 @@ class DirichletAnsatz(eqx.Module):
         activation: str = "tanh",
         key: PRNGKeyArray,
     ):
+        a, b = checks.real("a", a), checks.real("b", b)
         if not b > a:
             raise ValueError(f"need b > a, got a={a}, b={b}")
-        self.a, self.b = float(a), float(b)
+        self.a, self.b = a, b
         self.net = MLP("scalar", "scalar", width, depth, activation=activation, lower=a, upper=b,
                        key=key)
 
@@ -88,7 +90,8 @@ class PiecewiseC1Ansatz(eqx.Module):
         activation: str = "tanh",
         key: PRNGKeyArray,
     ):
-        edges = (float(a), *map(float, breakpoints), float(b))
+        inner = (checks.real(f"breakpoints[{i}]", x) for i, x in enumerate(breakpoints))
+        edges = (checks.real("a", a), *inner, checks.real("b", b))
         if any(hi <= lo for lo, hi in zip(edges[:-1], edges[1:], strict=True)):
             raise ValueError(f"need a < breakpoints < b in increasing order, got {edges}")
         if len(edges) < 3:

@@ -35,9 +35,9 @@ def test_sample_rng_depends_only_on_its_key():
     np.testing.assert_array_equal(draw(), draw())
     for change in ({"seed": 4}, {"index": 6}, {"stream": 1}, {"family": "burgers_periodic"}):
         assert not np.allclose(draw(), draw(**change))
-    with pytest.raises(ValueError, match="seed must be >= 0"):
+    with pytest.raises(ValueError, match="'seed' must be a non-negative integer"):
         sample_rng(-1, 0, family="darcy")
-    with pytest.raises(TypeError, match="index must be an integer"):
+    with pytest.raises(TypeError, match="'index' must be an integer"):
         sample_rng(0, 1.5, family="darcy")
 
 

@@ -133,7 +133,7 @@ def test_reference_metadata():
         (lambda: FiniteBarrier(center=math.nan), "'center' must be finite"),
         (lambda: InfiniteWell(L=math.inf), "'L' must be finite"),
         (lambda: FiniteWell(width="wide"), "'width' must be a real number"),
-        (lambda: InfiniteWell().energies(0), "n must be a positive integer"),
+        (lambda: InfiniteWell().energies(0), "'n' must be a positive integer"),
         (lambda: FiniteWell().eigenfunction(1, np.array([1.5])), r"x must lie in \[0, L\]"),
     ],
 )

@@ -204,7 +204,7 @@ def test_fno_bad_shapes(getkey):
         conv(jnp.zeros((1, 16)))
     with pytest.raises(ValueError, match="modes must have 1, 2 or 3 entries"):
         SpectralConv(2, 2, (4, 4, 4, 4), key=getkey())
-    with pytest.raises(ValueError, match="width must be a positive int"):
+    with pytest.raises(ValueError, match="'width' must be a positive integer"):
         FNO(1, 1, 4, 0, key=getkey())
 
 
@@ -371,7 +371,7 @@ def test_mgno_bad_shapes(getkey):
         model(jnp.zeros((2, 16)))
     with pytest.raises(ValueError, match="boundary must be one of"):
         MgNO(1, 1, 4, 1, 2, boundary="neumann", key=getkey())
-    with pytest.raises(ValueError, match="smoothing_steps must be an int >= 1 or 3 of them"):
+    with pytest.raises(ValueError, match="'smoothing_steps' must be an integer or a sequence of 3"):
         VCycle(1, 1, 2, 3, smoothing_steps=(1, 1), key=getkey())
 
 
@@ -418,7 +418,7 @@ def test_deeponet_bad_shapes(getkey):
         net(jnp.zeros(20), jnp.zeros(3))
     with pytest.raises(ValueError, match=r"ys must have shape \(n, coord_dim\) = \(n, 2\)"):
         net.cartesian(jnp.zeros(20), jnp.zeros((5, 1)))
-    with pytest.raises(ValueError, match="latent must be a positive int"):
+    with pytest.raises(ValueError, match="'latent' must be a positive integer"):
         DeepONet(20, 2, 0, 16, 2, 16, 2, key=getkey())
 
 

@@ -52,7 +52,7 @@ def test_bad_hyperparameters(make, getkey):
 
 
 def test_bad_sizes(getkey):
-    with pytest.raises(ValueError, match="width and depth"):
+    with pytest.raises(ValueError, match="'width' must be a positive integer"):
         Siren(2, 1, 0, 2, key=getkey())
     with pytest.raises(ValueError, match="omega0"):
         Siren(2, 1, 8, 2, omega0=0.0, key=getkey())
