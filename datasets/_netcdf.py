@@ -38,7 +38,8 @@ _HDF5 = b"\x89HDF\r\n\x1a\n"
 
 
 def write_netcdf(data: xr.Dataset | xr.DataArray, path: str | Path) -> Path:
-    """Write `data` to `path` as NetCDF4 atomically (temp file + rename); return the path.
+    """Write `data` to `path` as sealed NetCDF4 (module docstring) atomically (temp file +
+    rename); return the path. Read it back with `read_netcdf`.
 
     Attributes netCDF cannot hold (booleans, None, nested dicts) are converted first, see
     `netcdf_attrs`.
@@ -50,7 +51,7 @@ def write_netcdf(data: xr.Dataset | xr.DataArray, path: str | Path) -> Path:
 
 
 def to_netcdf(data: xr.Dataset | xr.DataArray, path: str | Path) -> None:
-    """Write `data` to NetCDF4 at `path` (h5netcdf), attributes made storable.
+    """Write `data` to sealed NetCDF4 at `path` (h5netcdf), attributes made storable.
 
     Not atomic by itself: `write_netcdf` is the atomic form; this one is for callers that
     stage files themselves.
