@@ -14,6 +14,14 @@ matching condition: the solutions shot from ψ(0) = 0 and from ψ(L) = 0 through
 lowest region. Each root is bracketed by Sturm's oscillation
 theorem (the number of zeros of ψ(·; E) in (0, L) equals the number of eigenvalues below
 E), then solved to ~1e-14 relative with `optimistix.Bisection`.
+
+The barrier (a double well) has its own matching condition: the shots from the two walls
+reach the barrier's edges, each split into the barrier's two exponentials, and
+gL·gR = e^{-2κw}·uL·uR (`_barrier_match`) resolves a tunnelling-split pair down to the
+rounding of the wells' own levels, where the Wronskian of shots carried across the barrier
+loses accuracy as √height·width grows (energies off by 9e-11 at 16, a pair's splitting and
+mixing noise above ~20). In the barrier, ψ is stored as those two exponentials. Where float64
+cannot resolve a state to the 1e-12 tolerance, it raises a ValueError naming the parameters.
 """
 
 from __future__ import annotations
@@ -40,6 +48,15 @@ _MAX_LOG_GROWTH = 700.0
 # Across a forbidden region with κ|h| above this, the propagation that only needs the
 # direction of (ψ, ψ') uses cosh and sinh times e^{-κ|h|} (finite for any κ|h|).
 _SCALED = 300.0
+# Where a centred barrier's lowest pair stops resolving (calibrated against an 80-digit
+# reference: exact to ~2e-15 up to sqrt(height)·width = 30.5 for widths 0.1-0.6; refused
+# from about 31). For messages; the refusal itself is decided per state.
+_SYMMETRIC_LIMIT = 30.0
+# Largest estimated L2 error of a barrier's eigenfunction from float64's rounding of how
+# tunnelling mixes its two wells (a near-degenerate pair): above it the state is refused.
+# The estimate is conservative: over 43 wells tuned to exact degeneracy (√height·width 3 to
+# 57), the error measured against an 80-digit reference was 0.006-0.05 of it.
+_MIX_TOL = 1e-12
 
 
 @dataclass(frozen=True)
@@ -55,6 +72,10 @@ class Eigenstate:
             of the matching point, its right edge right of it, so evaluation always runs
             away from the wall the shot started at (stable through forbidden regions).
         states: (r, 2) (ψ, ψ') at the anchors, normalised so ∫ψ² dx = 1 and ψ'(0) > 0.
+        decay: None, or (r, 2) rows (P, Q) for the forbidden regions stored as
+            ψ = P e^{-κ(x - lo)} + Q e^{-κ(hi - x)} on [lo, hi] (κ = √(V - E)), NaN rows
+            for the others: each term is evaluated to rounding whichever way ψ decays, where
+            ψ from one anchor loses the part that decays towards it (a double well's pair).
     """
 
     index: int
@@ -63,6 +84,7 @@ class Eigenstate:
     values: np.ndarray
     anchors: np.ndarray
     states: np.ndarray
+    decay: np.ndarray | None = None
 
 
 class PiecewiseConstantWell(QuantumWell):
@@ -176,7 +198,8 @@ class PiecewiseConstantWell(QuantumWell):
             zeros -= 1
         return zeros
 
-    def _solve_state(self, index: int) -> Eigenstate:
+    def _isolate(self, index: int) -> tuple[float, float]:
+        """A bracket [lo, hi) holding eigenvalue `index` and no other, by Sturm counting."""
         lo = float(self.values.min())
         hi = float(self.values.max()) + (index * np.pi / self.L) ** 2 + 1.0
         if self._count_below(hi) < index:  # cannot happen for a bounded potential; guard anyway
@@ -185,14 +208,16 @@ class PiecewiseConstantWell(QuantumWell):
         # to come down from any float64 bracket to neighbouring floats).
         for _ in range(2200):
             if self._count_below(lo) == index - 1 and self._count_below(hi) == index:
-                break
+                return lo, hi
             mid = 0.5 * (lo + hi)
             if self._count_below(mid) >= index:
                 hi = mid
             else:
                 lo = mid
-        else:
-            raise RuntimeError(f"{self!r}: could not isolate eigenvalue {index}")
+        raise RuntimeError(f"{self!r}: could not isolate eigenvalue {index}")
+
+    def _solve_state(self, index: int) -> Eigenstate:
+        lo, hi = self._isolate(index)
         edges, values, m = _split_lowest(self.edges, self.values)
         with jax.enable_x64(True):
             ends = [float(_mismatch_jit(jnp.float64(e), jnp.asarray(edges), jnp.asarray(values), m))
@@ -239,17 +264,65 @@ def _cs(q, dx, scaled: bool = False):
     return c, s
 
 
+def _barrier_match(energy: float, height: float, la: float, w: float, lc: float):
+    """G(E) for a box of wells la and lc (V = 0) around a barrier of width w (V = height),
+    zero exactly at the eigenvalues and of one sign between them; and its parts.
+
+    The shots from the walls reach the barrier as (ψ, ±ψ') = (sin kℓ/k, cos kℓ) (k = √E,
+    ψ' pointing into the barrier). Below it (κ = √(height - E)), ψ in the barrier is
+    P e^{-κ(x-a)} + Q e^{-κ(b-x)}; the left shot alone gives P ∝ uL = κψ - ψ' and
+    Q e^{-κw} ∝ gL = κψ + ψ', the right one likewise, and they are one state iff
+
+        gL·gR = t²·uL·uR,   t = e^{-κw}.
+
+    Each g is near zero at its own well's level, so a pair split by tunnelling is two roots
+    of a product of two well-conditioned factors: G = (gL gR - t² uL uR)/(2κ) resolves them
+    to the rounding of each well's level, where the Wronskian of shots carried across the
+    barrier does not (it forms gL·e^{κw} + uL·e^{-κw}, and so loses the t² term). Where
+    κw < 1, and above the barrier, nothing grows: there G = -W·e^{-κw} (and -W above the
+    barrier), W the Wronskian of the two shots at the right edge: the same function of E.
+    """
+    k = math.sqrt(energy)
+    sl, cl = (math.sin(k * la) / k if k > 0 else la), math.cos(k * la)
+    sr, cr = (math.sin(k * lc) / k if k > 0 else lc), math.cos(k * lc)
+    parts = {"shots": (sl, cl, sr, cr), "factored": False}
+    q = energy - height
+    if q < 0 and math.sqrt(-q) * w >= 1.0:
+        kap = math.sqrt(-q)
+        t = math.exp(-kap * w)
+        gl, ul, gr, ur = kap * sl + cl, kap * sl - cl, kap * sr + cr, kap * sr - cr
+        parts.update(factored=True, kappa=kap, t=t, gl=gl, ul=ul, gr=gr, ur=ur)
+        return (gl * gr - (t * ul) * (t * ur)) / (2 * kap), parts
+    c, s = _cs(np.float64(q), np.float64(w))
+    psi, dpsi = c * sl + s * cl, -q * (s * sl) + c * cl
+    wronskian = float(psi * -cr - dpsi * sr)
+    return -wronskian * (math.exp(-math.sqrt(-q) * w) if q < 0 else 1.0), parts
+
+
 def _evaluate(st: Eigenstate, x, derivative=0):
-    """ψ (or ψ', ψ'') of a stored state at x, from each region's anchor; numpy float64."""
+    """ψ (or ψ', ψ'') of a stored state at x, from each region's anchor (or, for the
+    regions in `st.decay`, from their two exponentials); numpy float64."""
     k = np.clip(np.searchsorted(st.edges[1:-1], x, side="right"), 0, len(st.values) - 1)
     q = st.energy - st.values[k]
     c, s = _cs(q, x - st.anchors[k])
     psi0, dpsi0 = st.states[k, 0], st.states[k, 1]
     if derivative == 0:
-        return c * psi0 + s * dpsi0
-    if derivative == 1:
-        return -q * (s * psi0) + c * dpsi0
-    return -q * (c * psi0 + s * dpsi0)
+        out = c * psi0 + s * dpsi0
+    elif derivative == 1:
+        out = -q * (s * psi0) + c * dpsi0
+    else:
+        out = -q * (c * psi0 + s * dpsi0)
+    if st.decay is None:
+        return out
+    p, qq = st.decay[k, 0], st.decay[k, 1]
+    use = np.isfinite(p) & (q < 0)
+    if not np.any(use):
+        return out
+    kap = np.sqrt(np.where(use, -q, 1.0))
+    ea = np.exp(-kap * np.clip(x - st.edges[k], 0.0, None))
+    eb = np.exp(-kap * np.clip(st.edges[k + 1] - x, 0.0, None))
+    pq = (p * ea + qq * eb, kap * (qq * eb - p * ea), kap**2 * (p * ea + qq * eb))[derivative]
+    return np.where(use, pq, out)
 
 
 def _propagate(state, q, h):
@@ -461,8 +534,162 @@ class FiniteBarrier(_InnerStep):
     name = "finite_barrier"
     _level_name, _what = "height", "barrier"
 
+    @property
+    def reference(self) -> Reference:
+        return Reference(
+            kind="semi-analytic",
+            tolerance=_MIX_TOL,
+            evidence=(
+                "roots of the double-well matching condition gL*gR = exp(-2*kappa*w)*uL*uR "
+                "(each well's shot split into the barrier's two exponentials), bracketed by "
+                "Sturm zero counting and bisected to neighbouring floats; energies and "
+                "eigenfunctions checked against an 80-digit mpmath reference up to "
+                "sqrt(height)*width ~ 60 (tests/problems/test_well_limits.py); states float64 "
+                "cannot resolve to this tolerance (a tunnelling pair split below rounding, "
+                "two wells' levels nearly degenerate) raise ValueError"
+            ),
+        )
+
     def __init__(
         self, L: float = 1.0, height: float = 100.0, width: float = 0.2, center: float | None = None
     ):
         L, height, a, b = self._setup(L, height, width, center)
         super().__init__(L, [0.0, a, b, L], [0.0, height, 0.0])
+        center = self._params["center"]
+        # the wells' widths, each rounded once from the parameters: equal (and the state
+        # exactly even or odd) when the barrier is centred
+        self._wells = (center - width / 2, (L - center) - width / 2)
+        self._mixing_error: dict[int, float] = {}  # the estimate each state was checked with
+
+    def _solve_state(self, index: int) -> Eigenstate:
+        """The eigenpair from the barrier's own matching condition (`_barrier_match`): the
+        two wells' shots meet across the barrier through its exponentials, each decaying one
+        kept apart, so a tunnelling-split pair is resolved down to float64's rounding of the
+        wells' own levels; raises where that rounding would decide the state instead."""
+        height, width = self._params["height"], self._params["width"]
+        la, lc = self._wells
+        match = functools.partial(_barrier_match, height=height, la=la, w=width, lc=lc)
+        try:
+            lo, hi = self._isolate(index)
+        except RuntimeError:
+            raise self._unresolved(index, None, "their splitting is below rounding") from None
+        glo, ghi = match(lo)[0], match(hi)[0]
+        if glo != 0.0 and ghi != 0.0 and (glo > 0) == (ghi > 0):
+            raise self._unresolved(index, hi, "their splitting is below rounding")
+        while glo != 0.0 and ghi != 0.0:  # bisect G down to neighbouring floats
+            mid = 0.5 * (lo + hi)
+            if not lo < mid < hi:
+                break
+            gm = match(mid)[0]
+            if (gm > 0) == (glo > 0) and gm != 0.0:
+                lo, glo = mid, gm
+            else:
+                hi, ghi = mid, gm
+        energy = lo if abs(glo) <= abs(ghi) else hi
+        _, parts = match(energy)
+        k = math.sqrt(energy)
+        sl, cl, sr, cr = parts["shots"]
+        n = len(self.values)
+        decay = None
+        if parts["factored"]:
+            kap, t, gl, ul, gr, ur = (parts[key] for key in ("kappa", "t", "gl", "ul", "gr", "ur"))
+            # the rounding of each well's g = κψ + ψ' (phases, lengths, E): ~ε(κ|ψ| + |ψ'|
+            # + ℓ(κ + k)) each (calibrated against an 80-digit reference in the tests)
+            eps = np.finfo(np.float64).eps
+            rounding = 8 * eps * (kap * (abs(sl) + abs(sr)) + abs(cl) + abs(cr))
+            noise = rounding + 8 * eps * (la + lc) * (kap + k)
+            big = max(abs(gl), abs(gr))
+            # β/α from either matching equation α·uL·t = β·gR, β·uR·t = α·gL: the one
+            # dividing by the larger g; both at once (|β/α| = 1) for a centred barrier,
+            # whose two wells (and their roundings) are the same: then only the sign of g,
+            # ±t·u at the pair's two roots, needs resolving
+            if la == lc:
+                if big < 16 * rounding:
+                    raise self._unresolved(index, energy, "their splitting is below rounding")
+                r = math.copysign(1.0, ul * gr)
+                err = 0.0
+            else:
+                if big < 16 * noise:
+                    raise self._unresolved(index, energy, "their splitting is below rounding")
+                r = ul * t / gr if abs(gr) >= abs(gl) else gl / (ur * t)
+                err = noise / big
+            alpha, beta = (1.0, r) if abs(r) <= 1.0 else (1.0 / abs(r), math.copysign(1.0, r))
+            # relative error `err` in β/α moves ψ by ~err·√(p_L p_R) (p: the wells' weights)
+            wl = alpha**2 * (la - sl * cl) / (2 * k * k)
+            wr = beta**2 * (lc - sr * cr) / (2 * k * k)
+            err *= math.sqrt(abs(wl * wr)) / (abs(wl) + abs(wr))
+            self._mixing_error[index] = err
+            if err > _MIX_TOL:
+                raise self._unresolved(
+                    index, energy, f"how much of each well the state holds is fixed by "
+                    f"float64 only to ~{err:.1g}, a conservative estimate", near=True)
+            decay = np.full((n, 2), np.nan)
+            pp, qq = alpha * ul / (2 * kap), beta * ur / (2 * kap)
+            decay[1] = pp, qq
+            # ∫ψ² in closed form: (ℓ - sin kℓ cos kℓ / k)/(2k²) per well (scaled by α², β²),
+            # (P² + Q²)(1 - t²)/(2κ) + 2PQ·w·t over the barrier (exact however thin its layers)
+            norm = math.sqrt(wl + wr + (pp * pp + qq * qq) * -math.expm1(-2 * kap * width)
+                             / (2 * kap) + 2 * pp * qq * width * t)
+        else:
+            # above the barrier, or κ·width < 1: the left shot carried across it is exact
+            alpha = 1.0
+            c, s_ = _cs(np.float64(energy - height), np.float64(width))
+            psi_b = c * sl + s_ * cl
+            dpsi_b = -(energy - height) * (s_ * sl) + c * cl
+            beta = float((psi_b * sr - dpsi_b * cr) / (sr * sr + cr * cr))
+        anchors = np.array([0.0, self.edges[1], self.L])
+        states = np.array([[0.0, alpha], [alpha * sl, alpha * cl], [0.0, -beta]])
+        if decay is None:
+            st = Eigenstate(index, energy, self.edges, self.values, anchors, states)
+            xq, wq = self.quadrature()
+            norm = math.sqrt(float(np.sum(wq * _evaluate(st, xq) ** 2)))
+        return Eigenstate(index, energy, self.edges, self.values, anchors, states / norm,
+                          None if decay is None else decay / norm)
+
+    def _count_below(self, energy: float) -> int:
+        """Sturm count (zeros of the shot from ψ(0) = 0 in (0, L)) from the same pieces as
+        `_barrier_match`, so that it steps exactly where G changes sign."""
+        if not energy > 0:
+            return 0  # V >= 0: every eigenvalue is positive
+        height, width = self._params["height"], self._params["width"]
+        la, lc = self._wells
+        _, parts = _barrier_match(energy, height, la, width, lc)
+        k = math.sqrt(energy)
+        sl, cl, _, _ = parts["shots"]
+        zeros = math.floor(k * la / math.pi)  # sin(kx) on (0, la]
+        q = energy - height
+        if parts["factored"]:
+            # ψ ∝ gL e^{κ(x-a)} + uL e^{-κ(x-a)} on the barrier: one zero where
+            # e^{2κ(x-a)} = -uL/gL lies in (1, 1/t²]
+            gl, ul, t, kap = parts["gl"], parts["ul"], parts["t"], parts["kappa"]
+            if gl * ul < 0 and abs(gl) < abs(ul) and abs(gl) > t * (t * abs(ul)):
+                zeros += 1
+            psi, dpsi = (gl + t * (t * ul)) / (2 * kap), (gl - t * (t * ul)) / 2
+        else:
+            c, s = _cs(np.float64(q), np.float64(width))
+            psi, dpsi = float(c * sl + s * cl), float(-q * (s * sl) + c * cl)
+            if q > 0:
+                kb = math.sqrt(q)
+                phi = math.atan2(sl, cl / kb)
+                zeros += math.floor((phi + kb * width) / math.pi) - math.floor(phi / math.pi)
+            elif sl * psi < 0:
+                zeros += 1
+        # the right well, by the Prüfer phase; a zero exactly at L is not below `energy`
+        phi = math.atan2(psi, dpsi / k)
+        return zeros + math.ceil((phi + k * lc) / math.pi) - 1 - math.floor(phi / math.pi)
+
+    def _unresolved(self, index: int, energy, why: str, near: bool = False) -> ValueError:
+        """The error for a state float64 cannot give to the reference's tolerance."""
+        height, width = self._params["height"], self._params["width"]
+        at = "" if energy is None else f" near E = {energy:.15g}"
+        if near:
+            fix = ("the two wells' levels are nearly degenerate here; lower `height` or "
+                   "`width`, or move `center` away from this near-degeneracy")
+        else:
+            fix = (f"float64 resolves a centred barrier's lowest pairs up to about "
+                   f"sqrt(height)·width = {_SYMMETRIC_LIMIT:g}; lower `height` or `width`")
+        return ValueError(
+            f"{self!r}: eigenvalue {index} cannot be separated from its neighbour in float64"
+            f"{at} to the reference's {_MIX_TOL:g} tolerance: {why} (tunnelling through "
+            f"sqrt(height)·width = {math.sqrt(height) * width:.4g}); {fix}"
+        )
