@@ -43,7 +43,7 @@ import jax
 import numpy as np
 
 __all__ = ["IntegrityError", "atomic_path", "atomic_write_bytes", "atomic_write_text",
-           "check_writable_dir", "load_checkpoint", "save_checkpoint", "sha256_file",
+           "check_writable_dir", "fsync_dir", "load_checkpoint", "save_checkpoint", "sha256_file",
            "sha256_ranges"]
 
 TMP_SUFFIX = ".tmp"
@@ -112,8 +112,9 @@ def _fsync_file(path: Path) -> None:
         os.fsync(f.fileno())
 
 
-def _fsync_dir(path: Path) -> None:
-    """Persist a rename in `path` (a directory); a no-op where directories cannot be opened."""
+def fsync_dir(path: str | os.PathLike[str]) -> None:
+    """Persist the entries (a rename, a new file) of directory `path`; best effort, a no-op
+    where directories cannot be opened (durability, not atomicity)."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:  # Windows cannot open directories
@@ -156,7 +157,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:

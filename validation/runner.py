@@ -95,6 +95,7 @@ from sciml.io import (
     atomic_path,
     atomic_write_text,
     check_writable_dir,
+    fsync_dir,
     sha256_file,
 )
 from sciml.validation._report import (
@@ -435,20 +436,6 @@ def _close_figures(figures: Iterable[Any]) -> None:
             plt.close(fig)
 
 
-def _fsync_dir(path: Path) -> None:
-    """Persist the entries of directory `path`; best effort (durability, not atomicity)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _link(src: Path, dst: Path) -> bool:
     """Hard-link `src` as `dst` (copy where links are not possible); False if `src` is gone.
 
@@ -573,7 +560,7 @@ class _RunDir:
     def publish(self) -> None:
         """Point `out` at this run directory in one rename, then delete the previous one."""
         for d in (*(self.path / s for s in _SUBDIRS), self.path, self.layout.runs):
-            _fsync_dir(d)
+            fsync_dir(d)
         out = self.layout.out
         kind = _kind(out)  # again: it may have changed while the cases ran
         old = out.resolve() if kind == "ours" else None
@@ -599,7 +586,7 @@ class _RunDir:
                     os.rename(aside, out)
             raise
         self.published = True
-        _fsync_dir(out.parent)
+        fsync_dir(out.parent)
         with contextlib.suppress(OSError):
             self.pid_file.unlink(missing_ok=True)
         self._clean(old)
