@@ -11,6 +11,7 @@ from sciml.solvers._cg import CG
 from sciml.solvers._eigen_pinn import (
     EigenPINNConfig,
     EigenSolution,
+    UncertifiedEigenstateError,
     aligned_wavefunction,
     compare_with_exact,
     solve_eigenstate,
@@ -65,7 +66,8 @@ __all__ = [
     "EigenPINNConfig", "EigenSolution", "FitResult", "FullBatch", "Hard", "LogRecord",
     "Minibatches", "OperatorConfig", "OperatorResult", "PINNConfig", "PINNResult",
     "PaddedBatches", "PythonLoop", "Quadrature", "QuasiRandom", "ResidualField", "ResidualLoss",
-    "RitzLoss", "SamplerState", "ScanLoop", "Soft", "TrainingResult", "Uniform",
+    "RitzLoss", "SamplerState", "ScanLoop", "Soft", "TrainingResult", "UncertifiedEigenstateError",
+    "Uniform",
     "aligned_wavefunction", "compare_with_exact", "concat_histories", "error_quadrature",
     "field_errors", "fit", "history_dataset", "lbfgs", "predict", "reference_error",
     "relative_l2", "relative_l2_loss", "residual_values", "solve_eigenstate",

@@ -25,6 +25,11 @@ class RESULTS(optx.RESULTS):  # pyright: ignore
         "A fixed-capacity buffer overflowed (a padded batch or a neighbour list): raise its "
         "capacity."
     )
+    uncertified = (
+        "The solution's a posteriori certificate (residual norm and gap bounds) misses its "
+        "tolerances: it may still be accurate, but nothing shows it; train longer, widen the "
+        "network or add collocation nodes, or loosen the tolerances."
+    )
 
 
 @dataclass(kw_only=True)
