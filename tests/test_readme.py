@@ -36,7 +36,8 @@ def test_every_example_parses_and_its_imports_resolve():
 CHECKS = [
     # quantum_wells rows: rel. energy error <= 1e-5, psi L2 <= 1e-4 for every state returned
     "errs = [compare_with_exact(s, well) for s in states]\n"
-    "assert all(e['energy_rel_error'] <= 1e-5 and e['psi_l2_error'] <= 1e-4 for e in errs), errs",
+    "assert all(e['energy_rel_error'] <= 1e-5 and e['psi_l2_error'] <= 1e-4 for e in errs), errs"
+    "\nassert all(s.certified for s in states), [s.stats['certificate'] for s in states]",
     # pde.burgers.rad: rel. L2 <= 1e-3
     "assert reference_error(burgers, result.model) <= 1e-3",
     # operator.darcy.fno: test rel. L2 <= 2e-2
@@ -46,8 +47,7 @@ CHECKS = [
 
 @pytest.mark.slow
 @pytest.mark.parametrize("index", [
-    pytest.param(0, id="eigen", marks=pytest.mark.xfail(
-        strict=True, reason="issue 12: the defaults miss on state 2 (4.6e-4 rel. energy)")),
+    pytest.param(0, id="eigen"),
     pytest.param(1, id="pinn"),
     pytest.param(2, id="operator"),
 ])
