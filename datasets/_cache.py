@@ -2,8 +2,10 @@
 merging new samples into a cached file.
 
 Files live in `cache_dir`, else the directory in the environment variable
-`SCIML_DATA_DIR`, else `~/.cache/sciml`, named `{name}_seed{seed}_res{n}_v{version}.nc`
-(grid families) or `{name}_seed{seed}_v{version}.nc` (ragged families). They are written
+`SCIML_DATA_DIR`, else `~/.cache/sciml`, named `{name}_seed{seed}_res{n}_v{version}_sealed.nc`
+(grid families) or `{name}_seed{seed}_v{version}_sealed.nc` (ragged families; `_sealed`
+since files carry checksums, so caches of older versions, which cannot be verified, are
+left alone and regenerated under the new name rather than trusted). They are written
 atomically (`write_netcdf`, sealed with checksums) and read with h5netcdf (no pickle
 anywhere). Every read first verifies the file's checksums (`read_netcdf`: any changed byte
 raises `IntegrityError` naming the variable), then checks the generator, format, seed,
@@ -61,7 +63,8 @@ def cache_path(
     n = family.layout.resolution(family.name, resolution)
     root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     res = "" if n is None else f"_res{n}"
-    return root / f"{family.name}_seed{check_count('seed', seed)}{res}_v{family.version}.nc"
+    seed = check_count("seed", seed)
+    return root / f"{family.name}_seed{seed}{res}_v{family.version}_sealed.nc"
 
 
 # --- what a file records -------------------------------------------------------------------

@@ -136,7 +136,7 @@ def test_layout_and_values(tmp_path):
     assert ds.attrs["max_points"] == 9 and "resolution" not in ds.attrs
     assert list(ds.split.values) == ["train"] * 5 + ["test"] * 3
     path = cache_path(LJ, cache_dir=tmp_path)
-    assert path.name == "lj_clusters_seed0_v1.nc" and ds.attrs["source"] == str(path)
+    assert path.name == "lj_clusters_seed0_v1_sealed.nc" and ds.attrs["source"] == str(path)
     with pytest.raises(ValueError, match="ragged layout and no resolutions"):
         load(LJ, n_train=5, n_test=3, resolution=8, cache_dir=tmp_path)
 
