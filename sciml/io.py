@@ -329,22 +329,21 @@ def load_checkpoint(path: str | os.PathLike[str], like: Any,
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    total = path.stat().st_size
-    with open(path, "rb") as f:
-        first = f.readline(200)
-        size, digest, header_digest = _first_line(path, first)
-        start = len(first)
-        if total != start + size:
-            what = (f"truncated: {total} bytes where its first line promises {start + size}"
-                    if total < start + size else
-                    f"{total - start - size} unexpected bytes appended after its end")
-            raise IntegrityError(f"checkpoint {path} is {what}; delete it and start without "
-                                 "resume", path=path, what="size")
-        if sha256_ranges(f, [(start, size)]) != digest:
-            _name_damage(f, path, start, header_digest)  # always raises
-        f.seek(start)
-        header_bytes = f.readline()
-        payload = f.read()
+    data = path.read_bytes()  # held in memory anyway: hashed and parsed from one read
+    first = data[:data.find(b"\n", 0, 200) + 1] or data[:200]
+    size, digest, header_digest = _first_line(path, first)
+    start = len(first)
+    if len(data) != start + size:
+        what = (f"truncated: {len(data)} bytes where its first line promises {start + size}"
+                if len(data) < start + size else
+                f"{len(data) - start - size} unexpected bytes appended after its end")
+        raise IntegrityError(f"checkpoint {path} is {what}; delete it and start without "
+                             "resume", path=path, what="size")
+    body = data[start:]
+    header_bytes = body[:body.find(b"\n") + 1]
+    if hashlib.sha256(body).hexdigest() != digest:
+        _name_damage(path, header_bytes, body[len(header_bytes):], header_digest)
+    payload = body[len(header_bytes):]
     if hashlib.sha256(header_bytes).hexdigest() != header_digest:
         raise IntegrityError(f"checkpoint {path}: its first line is damaged (the header "
                              "checksum does not match); delete it and start without resume",
@@ -360,17 +359,15 @@ def load_checkpoint(path: str | os.PathLike[str], like: Any,
     return _fill(path, like, table, payload), meta
 
 
-def _name_damage(f: Any, path: Path, start: int, header_digest: str) -> None:
+def _name_damage(path: Path, header_bytes: bytes, payload: bytes, header_digest: str) -> None:
     """Raise an IntegrityError naming the part of a checkpoint whose checksum fails."""
-    f.seek(start)
-    header_bytes = f.readline()
     what = "header"
-    if hashlib.sha256(header_bytes).hexdigest() == header_digest:
+    if header_bytes and hashlib.sha256(header_bytes).hexdigest() == header_digest:
         _, table = _check_table(path, json.loads(header_bytes))
-        offset = start + len(header_bytes)
+        offset = 0
         for leaf in table:
             n = leaf["dtype"].itemsize * int(np.prod(leaf["shape"], dtype=np.int64))
-            if sha256_ranges(f, [(offset, n)]) != leaf["sha256"]:
+            if hashlib.sha256(payload[offset:offset + n]).hexdigest() != leaf["sha256"]:
                 what = f"leaf {leaf['path']}"
                 break
             offset += n
