@@ -334,13 +334,6 @@ def _lbfgs(memory: int) -> optax.GradientTransformationExtraArgs:
     return lbfgs(memory)
 
 
-def _strong(tree):
-    """The same PyTree with weakly typed arrays made strongly typed. optax's L-BFGS starts
-    with weak scalars that its first step makes strong, so the second chunk of `fit` would
-    compile again (about as long as the first)."""
-    return jax.tree.map(lambda a: jnp.asarray(a, dtype=a.dtype) if eqx.is_array(a) else a, tree)
-
-
 def _trainable(model: EigenModel, *, energy: bool):
     """Filter spec: every network weight, the energy if `energy`; never an MLP's input box."""
     spec = jax.tree.map(eqx.is_inexact_array, model)
@@ -648,9 +641,8 @@ def _solve(problem: QuantumWell, index: int, previous: Sequence[EigenSolution],
               (config.lbfgs_steps, _lbfgs(config.lbfgs_memory), "L-BFGS", stop))
     for steps, optimiser, name, callbacks in phases:
         if steps and result == RESULTS.successful:
-            state = _strong(optimiser.init(eqx.filter(model, spec)))
             r = fit(model, _residual_loss, optimiser, steps=steps, filter_spec=spec,
-                    metrics=energy_metric, project=project, opt_state=state,
+                    metrics=energy_metric, project=project,
                     callbacks=callbacks, desc=f"state {index}: {name}", **common)
             model, result = r.model, r.result
             histories.append(r.history)

@@ -127,7 +127,10 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimiser: optax.GradientTransf
     t0 = time.perf_counter()
     wrapped = optax.with_extra_args_support(optimiser)
     params, static = eqx.partition(model, filter_spec)
-    opt_state = wrapped.init(params) if opt_state is None else opt_state
+    if opt_state is None:  # strongly typed: optax's L-BFGS starts with weak scalars that its
+        # first step makes strong, so the second chunk would compile again
+        opt_state = jax.tree.map(lambda a: jnp.asarray(a, dtype=a.dtype) if eqx.is_array(a)
+                                 else a, wrapped.init(params))
     bstate = batcher.init(data, key) if batcher_state is None else batcher_state
     rows: list[dict[str, float]] = []
     step = start_step
