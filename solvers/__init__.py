@@ -1,13 +1,20 @@
 """Loops that drive `sciml` modules over `sciml.problems`; the public API is this file.
 
-Training: `fit` is the one driver; PINNs (`train_pinn`), eigen-PINNs (`solve_eigenstates`) and
-neural operators (`train_operator`) are losses handed to it, each returning a
-`TrainingResult`. Iterative solves: `CG` runs under `lineax.linear_solve`. Outcomes of
-both come from `RESULTS`.
+Training: `fit` is the one driver; PINNs (`train_pinn`), eigen-PINNs (`solve_eigenstates`),
+neural operators (`train_operator`) and the DCDM network (`train_dcdm`) are losses handed
+to it, each returning a `TrainingResult`. Iterative solves: `CG`, `JacobiPCG` and `DCDM`
+run under `lineax.linear_solve`. Outcomes of both come from `RESULTS`.
 """
 
 from sciml.solvers._batching import AbstractBatcher, FullBatch, Minibatches, PaddedBatches
 from sciml.solvers._cg import CG
+from sciml.solvers._dcdm import DCDM, JacobiPCG
+from sciml.solvers._dcdm_training import (
+    DCDMTrainingConfig,
+    dcdm_loss,
+    train_dcdm,
+    training_data,
+)
 from sciml.solvers._eigen_pinn import (
     EigenPINNConfig,
     EigenSolution,
@@ -62,14 +69,14 @@ from sciml.solvers._train import (
 )
 
 __all__ = [
-    "AAS", "CG", "RAD", "RAR", "RESULTS", "AbstractBatcher", "AbstractSampler", "AutoLoop",
+    "AAS", "CG", "DCDM", "DCDMTrainingConfig", "JacobiPCG", "RAD", "RAR", "RESULTS", "AbstractBatcher", "AbstractSampler", "AutoLoop",
     "EigenPINNConfig", "EigenSolution", "FitResult", "FullBatch", "Hard", "LogRecord",
     "Minibatches", "OperatorConfig", "OperatorResult", "PINNConfig", "PINNResult",
     "PaddedBatches", "PythonLoop", "Quadrature", "QuasiRandom", "ResidualField", "ResidualLoss",
     "RitzLoss", "SamplerState", "ScanLoop", "Soft", "TrainingResult", "UncertifiedEigenstateError",
     "Uniform",
-    "aligned_wavefunction", "compare_with_exact", "concat_histories", "error_quadrature",
+    "aligned_wavefunction", "compare_with_exact", "concat_histories", "dcdm_loss", "error_quadrature",
     "field_errors", "fit", "history_dataset", "lbfgs", "predict", "reference_error",
     "relative_l2", "relative_l2_loss", "residual_values", "solve_eigenstate",
-    "solve_eigenstates", "train_operator", "train_pinn",
+    "solve_eigenstates", "train_dcdm", "train_operator", "train_pinn", "training_data",
 ]

@@ -1,7 +1,8 @@
 """All validation cases, registered in this one list."""
 
+from sciml.validation.cases.linear_systems import CASES as _LINEAR
 from sciml.validation.cases.operators import CASES as _OPERATORS
 from sciml.validation.cases.pde import CASES as _PDE
 from sciml.validation.cases.quantum_wells import CASES as _QW
 
-CASES = [*_QW, *_PDE, *_OPERATORS]
+CASES = [*_QW, *_PDE, *_OPERATORS, *_LINEAR]

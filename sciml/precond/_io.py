@@ -1,0 +1,75 @@
+"""Saving and loading DCDM networks without pickle (sealed `sciml.io` checkpoints).
+
+The file holds the parameters, the network's configuration (`MultigridNetwork.describe`) and
+whatever provenance the caller adds (the training command and its numbers); `load_network`
+rebuilds the network from the configuration and verifies every checksum before use.
+`pretrained()` is the small network shipped with the package (`weights/dcdm-3d.ckpt`, made by
+`sciml train-dcdm`; its header records how).
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from sciml.io import load_checkpoint, save_checkpoint
+from sciml.precond._network import MultigridNetwork
+
+_KIND = "sciml.precond.MultigridNetwork"
+PRETRAINED = "dcdm-3d.ckpt"
+
+
+def save_network(path: str | os.PathLike[str], network: MultigridNetwork,
+                 provenance: dict[str, Any] | None = None) -> None:
+    """Write `network` to `path` atomically, with `provenance` (JSON-able) in its header."""
+    if not isinstance(network, MultigridNetwork):
+        raise TypeError(f"save_network saves a MultigridNetwork, got {type(network).__name__}")
+    save_checkpoint(path, network, {"kind": _KIND, "config": network.describe(),
+                                    "provenance": provenance or {}})
+
+
+def load_network(path: str | os.PathLike[str]) -> tuple[MultigridNetwork, dict[str, Any]]:
+    """The network stored at `path` and its provenance.
+
+    Raises:
+        FileNotFoundError: no file there; `sciml.io.IntegrityError`: the file changed;
+        ValueError: it holds something other than a `MultigridNetwork`.
+    """
+    path = Path(path)
+    found: dict[str, Any] = {}
+
+    def read_header(meta):  # the first pass verifies the file and reads the configuration
+        if meta.get("kind") != _KIND or not isinstance(meta.get("config"), dict):
+            raise ValueError(f"{path} holds a {meta.get('kind')!r}, not a {_KIND}")
+        found.update(meta)
+        raise _Stop
+
+    try:
+        load_checkpoint(path, None, read_header)
+    except _Stop:
+        pass
+    config = dict(found["config"])
+    try:
+        dtype = jnp.dtype(config.pop("dtype"))
+        like = MultigridNetwork(**config, dtype=dtype, key=jax.random.key(0))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{path}: its network configuration {found['config']} is not "
+                         f"valid ({e})") from None
+    network, meta = load_checkpoint(path, like)
+    return network, meta.get("provenance", {})
+
+
+class _Stop(Exception):
+    pass
+
+
+def pretrained() -> MultigridNetwork:
+    """The 3-D network shipped with sciml (trained at 32³ on layouts of the training seeds)."""
+    ref = resources.files("sciml.precond") / "weights" / PRETRAINED
+    with resources.as_file(ref) as path:
+        return load_network(path)[0]
