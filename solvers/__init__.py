@@ -69,13 +69,15 @@ from sciml.solvers._train import (
 )
 
 __all__ = [
-    "AAS", "CG", "DCDM", "DCDMTrainingConfig", "JacobiPCG", "RAD", "RAR", "RESULTS", "AbstractBatcher", "AbstractSampler", "AutoLoop",
+    "AAS", "CG", "DCDM", "DCDMTrainingConfig", "JacobiPCG", "RAD", "RAR", "RESULTS",
+    "AbstractBatcher", "AbstractSampler", "AutoLoop",
     "EigenPINNConfig", "EigenSolution", "FitResult", "FullBatch", "Hard", "LogRecord",
     "Minibatches", "OperatorConfig", "OperatorResult", "PINNConfig", "PINNResult",
     "PaddedBatches", "PythonLoop", "Quadrature", "QuasiRandom", "ResidualField", "ResidualLoss",
     "RitzLoss", "SamplerState", "ScanLoop", "Soft", "TrainingResult", "UncertifiedEigenstateError",
     "Uniform",
-    "aligned_wavefunction", "compare_with_exact", "concat_histories", "dcdm_loss", "error_quadrature",
+    "aligned_wavefunction", "compare_with_exact", "concat_histories", "dcdm_loss",
+    "error_quadrature",
     "field_errors", "fit", "history_dataset", "lbfgs", "predict", "reference_error",
     "relative_l2", "relative_l2_loss", "residual_values", "solve_eigenstate",
     "solve_eigenstates", "train_dcdm", "train_operator", "train_pinn", "training_data",

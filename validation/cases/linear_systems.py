@@ -66,7 +66,7 @@ def _outcome(kind: str, n: int, seed: int, ratio: float, cg_steps: int) -> Outco
     system, exact, b, runs = _solve_all(kind, n, seed, cg_steps)
     x, steps, _, seconds = runs["DCDM"]
     error = float(np.linalg.norm(x - exact) / np.linalg.norm(exact))
-    residual = float(np.linalg.norm(b - system.matrix(reduced=False) @ x.ravel())
+    residual = float(np.linalg.norm(b.ravel() - system.matrix(reduced=False) @ x.ravel())
                      / np.linalg.norm(b))
     cg_steps_taken = runs["CG"][1]
     checks = [
