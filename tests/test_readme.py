@@ -42,6 +42,9 @@ CHECKS = [
     "assert reference_error(burgers, result.model) <= 1e-3",
     # operator.darcy.fno: test rel. L2 <= 2e-2
     "assert field_errors(result.model, test.a.values, test.u.values).mean() <= 2e-2",
+    # linear_systems.dcdm rows: relative residual <= rtol, iterations <= 1/10 of CG's
+    "r = jnp.linalg.norm(b - system.operator().mv(sol.value)) / jnp.linalg.norm(b)\n"
+    "assert r <= 1e-6 and 10 * int(sol.stats['num_steps']) <= int(cg.stats['num_steps'])",
 ]
 
 
@@ -50,6 +53,7 @@ CHECKS = [
     pytest.param(0, id="eigen"),
     pytest.param(1, id="pinn"),
     pytest.param(2, id="operator"),
+    pytest.param(3, id="dcdm"),
 ])
 def test_example_runs_and_meets_its_target(index, tmp_path):
     code = blocks()[index] + "\n" + CHECKS[index] + "\n"
