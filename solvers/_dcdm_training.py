@@ -88,7 +88,7 @@ class DCDMTrainingConfig:
     systems: int = 20
     rhs_per_system: int = 2
     residual_steps: int = 3
-    steps: int = 300
+    steps: int = 400
     batch_size: int = 8
     learning_rate: float = 3e-3
     loss: str = "residual"

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import lineax as lx
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from sciml.io import IntegrityError
@@ -59,12 +60,11 @@ def test_prolongation_is_linear_interpolation_inside():
     np.testing.assert_allclose(fine[1:-1, 1:-1, 1:-1], exact[1:-1, 1:-1, 1:-1], atol=1e-12)
 
 
-def test_dcdm_matches_scipy_and_beats_cg(network):
+def test_dcdm_reaches_the_exact_solution_and_beats_jacobi_pcg(network):
     system = ls.layout("spheres", 32, seed=1000)
-    b = ls.smoke_rhs(system, seed=2)
+    exact, b = ls.manufactured(system, seed=2)  # b = A u*: the discrete solution is known
     op = system.operator()
     sol = solve(op, jnp.asarray(b), DCDM(network, rtol=1e-8, max_steps=60))
-    exact = system.extend(spla.spsolve(system.matrix(reduced=True).tocsc(), system.restrict(b)))
     x = np.asarray(sol.value)
     assert np.linalg.norm(b - np.asarray(op.mv(sol.value))) <= 1e-8 * np.linalg.norm(b)
     assert np.linalg.norm(x - exact) <= 1e-5 * np.linalg.norm(exact)  # κ·rtol
@@ -73,10 +73,9 @@ def test_dcdm_matches_scipy_and_beats_cg(network):
     history = np.asarray(sol.stats["residuals"])
     assert history[0] == pytest.approx(1.0) and history[steps] <= 1e-8
     assert np.all(np.isnan(history[steps + 1:]))
-    cg = solve(op, jnp.asarray(b), CG(rtol=1e-8, max_steps=3000))
     jac = solve(op, jnp.asarray(b), JacobiPCG(rtol=1e-8, max_steps=3000))
     np.testing.assert_allclose(jac.value, exact, rtol=0, atol=1e-5 * np.abs(exact).max())
-    assert steps * 10 <= int(cg.stats["num_steps"])
+    assert steps * 10 <= int(jac.stats["num_steps"])
 
 
 def test_out_of_steps_raises_or_is_returned(network):
@@ -90,26 +89,35 @@ def test_out_of_steps_raises_or_is_returned(network):
 
 
 def test_gradient_through_the_solve_matches_finite_differences(network):
-    """d/dθ of cᵀx(θ), x solving (A + θ·E) x = b + θ·g, by lineax's implicit adjoint (DCDM
-    solves the tangent and adjoint systems too) against central differences."""
+    """d/dθ of cᵀx(θ), x solving (A + θ·E) x = b + θ·g: lineax's implicit adjoint with DCDM
+    (solving the tangent and adjoint systems too) at rtol = 1e-6, against central differences
+    of sparse direct solves, to 10× the solve tolerance."""
     system = ls.layout("mixed", 16, seed=1002)
     st = system.stencil()
     rng = np.random.default_rng(4)
-    b = jnp.asarray(ls.smoke_rhs(system, seed=1))
-    g = jnp.asarray(rng.standard_normal(system.shape) * system.fluid)
-    c = jnp.asarray(rng.standard_normal(system.shape) * system.fluid)
-    rtol = 1e-11
+    b = ls.smoke_rhs(system, seed=1)
+    g = rng.standard_normal(system.shape) * system.fluid
+    c = rng.standard_normal(system.shape) * system.fluid
+    rtol = 1e-6
 
     def scalar(theta):
         stencil = eqx.tree_at(lambda s: s.dirichlet, st, st.dirichlet * (1 + theta))
         op = ls.PoissonOperator(stencil)
-        x = lx.linear_solve(op, b + theta * g, DCDM(network, rtol=rtol, max_steps=80)).value
-        return jnp.vdot(c, x)
+        rhs = jnp.asarray(b) + theta * jnp.asarray(g)
+        x = lx.linear_solve(op, rhs, DCDM(network, rtol=rtol, max_steps=80)).value
+        return jnp.vdot(jnp.asarray(c), x)
 
-    grad = jax.jit(jax.grad(scalar))(0.1)
+    a = system.matrix(reduced=True).tocsc()
+    e = sp.diags(system.restrict(np.asarray(st.dirichlet)))
+
+    def direct(theta):
+        x = spla.spsolve((a + theta * e).tocsc(), system.restrict(b + theta * g))
+        return system.restrict(c) @ x
+
+    grad = float(jax.jit(jax.grad(scalar))(0.1))
     eps = 1e-4
-    fd = (jax.jit(scalar)(0.1 + eps) - jax.jit(scalar)(0.1 - eps)) / (2 * eps)
-    assert float(grad) == pytest.approx(float(fd), rel=1e-6)
+    fd = (direct(0.1 + eps) - direct(0.1 - eps)) / (2 * eps)  # O(eps²) ~ 1e-8 relative
+    assert grad == pytest.approx(fd, rel=10 * rtol)
 
 
 def test_bad_input_is_named(network):
@@ -148,7 +156,23 @@ def test_bad_input_is_named(network):
         DCDM(network, rtol=0.0)
 
 
-def test_training_lowers_the_loss_reproducibly(tmp_path):
+def test_saved_network_loads_bit_for_bit_and_refuses_changes(tmp_path):
+    net = MultigridNetwork(channels=4, key=jax.random.key(3))
+    path = tmp_path / "net.ckpt"
+    save(path, net, {"note": "test"})
+    loaded, provenance = load_network(path)
+    assert provenance == {"note": "test"} and loaded.channels == 4
+    assert all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(net),
+                                                   jax.tree.leaves(loaded), strict=True))
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(IntegrityError):
+        load_network(path)
+
+
+@pytest.mark.slow
+def test_training_lowers_the_loss_reproducibly():
     config = DCDMTrainingConfig(n=16, systems=2, rhs_per_system=1, residual_steps=1,
                                 steps=20, batch_size=4, learning_rate=1e-2)
     net = MultigridNetwork(key=jax.random.key(0))
@@ -158,17 +182,6 @@ def test_training_lowers_the_loss_reproducibly(tmp_path):
     assert loss[-1] < loss[0]
     assert all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a.model),
                                                    jax.tree.leaves(b.model), strict=True))
-    path = tmp_path / "net.ckpt"
-    save(path, a.model, {"note": "test"})
-    loaded, provenance = load_network(path)
-    assert provenance == {"note": "test"}
-    assert all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a.model),
-                                                   jax.tree.leaves(loaded), strict=True))
-    data = bytearray(path.read_bytes())
-    data[-5] ^= 1
-    path.write_bytes(bytes(data))
-    with pytest.raises(IntegrityError):
-        load_network(path)
 
 
 def test_pretrained_network_serves_held_out_layouts():
@@ -179,3 +192,23 @@ def test_pretrained_network_serves_held_out_layouts():
     dcdm = solve(system.operator(), b, DCDM(net, rtol=1e-6, max_steps=40))
     cg = solve(system.operator(), b, CG(rtol=1e-6, max_steps=3000))
     assert 5 * int(dcdm.stats["num_steps"]) <= int(cg.stats["num_steps"])
+
+
+@pytest.mark.slow
+def test_dcdm_at_256_cubed():
+    """16.8 M unknowns: DCDM with the shipped network reaches 1e-6 in at most 1.5× its
+    128³ steps (7–8 in benchmarks/results/dcdm_vs_baselines-full.md)."""
+    system = ls.layout("mixed", 256, seed=1000)
+    b = jnp.asarray(ls.smoke_rhs(system, seed=1000))
+    sol = solve(system.operator(), b, DCDM(pretrained(), rtol=1e-6, max_steps=40))
+    r = np.linalg.norm(np.asarray(b - system.operator().mv(sol.value))) / np.linalg.norm(b)
+    assert r <= 1e-6 and int(sol.stats["num_steps"]) <= 12
+
+
+@pytest.mark.slow
+def test_quick_validation_case_passes():
+    from sciml.validation.cases.linear_systems import CASES
+
+    outcome = next(c for c in CASES if c.name == "linear_systems.dcdm.quick").run()
+    assert all(check.passed for check in outcome.checks), outcome.checks
+    assert set(outcome.data.solver.values) == {"DCDM", "CG", "Jacobi-PCG"}
