@@ -36,6 +36,9 @@ def test_every_module_imports_from_the_wheel(tmp_path):
                            timeout=600)
     assert build.returncode == 0, build.stderr[-2000:]
     (wheel,) = tmp_path.glob("sciml-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for data in ("sciml/precond/weights/dcdm-3d.ckpt", "sciml/validation/notebooks/"):
+        assert any(n.startswith(data) for n in names), f"{data} is not in the wheel"
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     modules = [m for m in source_modules() if not m.endswith("__main__")]
