@@ -190,11 +190,16 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _stop(executor: cf.Executor, grace: float = 5.0) -> None:
+def _stop(executor: cf.Executor, grace: float = 5.0, others: frozenset = frozenset()) -> None:
     """Shut down an interrupted pool of ours without waiting for its running tasks: cancel
-    what is pending, terminate the worker processes, reap them (kill after `grace` s)."""
+    what is pending, terminate the worker processes, reap them (kill after `grace` s).
+    Children of this process not in `others` (those alive before the pool) count as the
+    pool's too: a Ctrl-C while the pool spawns a worker can leave it out of the pool's
+    table, and the interpreter would then wait for it at exit."""
     # a process pool's workers (private, and dropped by `shutdown`: read first)
     procs = list((getattr(executor, "_processes", None) or {}).values())
+    procs += [p for p in multiprocessing.active_children() if p not in others
+              and p not in procs]
     executor.shutdown(wait=False, cancel_futures=True)
     for p in procs:
         p.terminate()
@@ -277,6 +282,7 @@ def generate_blocks(
     resolutions = family.resolutions
     task = _Task(family.generator, family.ragged, problem, seed, resolutions)
     owned = executor is None
+    others = frozenset(multiprocessing.active_children())
     if owned:
         workers = default_workers() if workers is None else max(1, int(workers))
         executor, how = _default_executor(family, total, len(jobs), workers)
@@ -290,7 +296,7 @@ def generate_blocks(
             results = _run(task, jobs, executor, bar.update, warm_up=warm_up, owned=owned)
     except BaseException:  # Ctrl-C, SIGTERM turned into an exception, a failed sample
         if owned and executor is not None:
-            _stop(executor)
+            _stop(executor, others=others)
         raise
     if owned and executor is not None:
         executor.shutdown(cancel_futures=True)
