@@ -200,6 +200,11 @@ def _stop(executor: cf.Executor, grace: float = 5.0, others: frozenset = frozens
     procs = list((getattr(executor, "_processes", None) or {}).values())
     procs += [p for p in multiprocessing.active_children() if p not in others
               and p not in procs]
+    # the call queue's feeder thread may be blocked writing a task into the pipe of a worker
+    # that will never read it; joined at exit, it would hang the interpreter
+    queue = getattr(executor, "_call_queue", None)
+    if queue is not None:
+        queue.cancel_join_thread()
     executor.shutdown(wait=False, cancel_futures=True)
     for p in procs:
         p.terminate()
