@@ -6,6 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 SCRIPT = textwrap.dedent("""
     import jax
     jax.config.update("jax_enable_x64", True)
@@ -93,6 +95,7 @@ WORKER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # 14 s; the default run keeps the two-device test (default test budget)
 def test_two_processes_take_the_single_process_steps(tmp_path):
     """`jax.distributed.initialize` on two CPU processes (gloo collectives): the mesh spans
     both, and training matches one process to 1e-12."""

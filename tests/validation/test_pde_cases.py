@@ -21,9 +21,10 @@ def test_every_pde_problem_has_a_case():
 @pytest.mark.parametrize("spec", [
     PDESpec("poisson_1d", net=dict(width=8, depth=1), n_points=32,
             config=dict(adam_steps=20, lbfgs_steps=5, log_every=10)),
-    PDESpec("burgers", net=dict(width=8, depth=1), sampler="rad", n_points=64,
-            sampler_args=dict(n_candidates=256),
-            config=dict(rounds=2, adam_steps=20, lbfgs_steps=0, log_every=10)),
+    pytest.param(PDESpec("burgers", net=dict(width=8, depth=1), sampler="rad", n_points=64,
+                         sampler_args=dict(n_candidates=256),
+                         config=dict(rounds=2, adam_steps=20, lbfgs_steps=0, log_every=10)),
+                 marks=pytest.mark.slow),  # 10 s; RAD is tested in tests/solvers/test_sampling
     # 19 s, most of it compiling the flow; AAS itself is tested in tests/solvers/test_sampling
     pytest.param(PDESpec("peak", dict(dim=3, alpha=10.0), net=dict(width=8, depth=1),
                          sampler="aas", n_points=64,
