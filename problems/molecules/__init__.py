@@ -1,0 +1,55 @@
+"""Molecules for Kohn–Sham DFT: geometries, PySCF integrals and grids as a PyTree, and
+reference energies that state how exact they are.
+
+    mol = molecule("H2O", basis="6-31g*")            # coordinates in bohr
+    system, info = build_system(mol, grid_level=3)    # MolecularSystem (jit/grad-able)
+
+PySCF is the integral and grid engine; it is imported only when a system or a
+reference is built.
+"""
+
+from sciml.problems.molecules._molecule import (
+    BOHR_PER_ANGSTROM,
+    ELEMENTS,
+    Molecule,
+    h2,
+    molecule,
+    molecule_names,
+)
+from sciml.problems.molecules._references import (
+    EXACT,
+    PYSCF_XC,
+    ExactEnergy,
+    basis_set_error,
+    correlated_energy,
+    pyscf_energy,
+)
+from sciml.problems.molecules._system import (
+    PAD_SHIFT,
+    MolecularSystem,
+    SystemInfo,
+    build_system,
+    pad_system,
+    stack_systems,
+)
+
+__all__ = [
+    "EXACT",
+    "PYSCF_XC",
+    "ExactEnergy",
+    "basis_set_error",
+    "correlated_energy",
+    "pyscf_energy",
+    "BOHR_PER_ANGSTROM",
+    "ELEMENTS",
+    "PAD_SHIFT",
+    "MolecularSystem",
+    "Molecule",
+    "SystemInfo",
+    "build_system",
+    "h2",
+    "molecule",
+    "molecule_names",
+    "pad_system",
+    "stack_systems",
+]
