@@ -3,7 +3,8 @@
 `get_problem(name, **params)` builds any registered problem by name; every problem
 is a `Problem` (a name, its `params`, a `reference` that states how exact its reference
 solution is) and derives from one family base: `quantum_wells.QuantumWell`,
-`pde.PDEProblem` or `operator_learning.OperatorLearningProblem`.
+`pde.PDEProblem`, `operator_learning.OperatorLearningProblem` or
+`molecules.KohnSham`.
 """
 
 from sciml.problems._registry import get_problem, problem_names

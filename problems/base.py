@@ -7,7 +7,9 @@ contract in an abstract subclass, and every concrete problem derives from exactl
 - `sciml.problems.quantum_wells.QuantumWell`: 1-D Schrödinger eigenproblems in a box;
 - `sciml.problems.pde.PDEProblem`: PDEs for physics-informed networks;
 - `sciml.problems.operator_learning.OperatorLearningProblem`: operators with an
-  input-function sampler and a reference solver.
+  input-function sampler and a reference solver;
+- `sciml.problems.molecules.ElectronicStructureProblem`: molecules with integrals, a DFT
+  grid and reference energies.
 
 Constructors check their parameters with `sciml.checks`: a `str` or `bool` is not a number
 (TypeError), NaN, infinities and values out of range are refused (ValueError), and every
@@ -61,7 +63,8 @@ class Problem(abc.ABC):
     @abc.abstractmethod
     def params(self) -> dict[str, float]:
         """The problem's parameters as keyword arguments of its constructor: real numbers
-        (a point, such as a centre, is a tuple of them), so that
+        (a point, such as a centre, is a tuple of them) or names (str: a molecule, a
+        functional, a basis), so that
         `get_problem(p.name, **p.params)` rebuilds `p`."""
 
     @property

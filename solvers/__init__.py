@@ -3,7 +3,8 @@
 Training: `fit` is the one driver; PINNs (`train_pinn`), eigen-PINNs (`solve_eigenstates`),
 neural operators (`train_operator`) and the DCDM network (`train_dcdm`) are losses handed
 to it, each returning a `TrainingResult`. Iterative solves: `CG`, `JacobiPCG` and `DCDM`
-run under `lineax.linear_solve`. Outcomes of both come from `RESULTS`.
+run under `lineax.linear_solve`; the Kohn–Sham SCF (`solve_scf`, `DIIS`) under
+`optimistix.fixed_point`. Outcomes of both come from `RESULTS`.
 """
 
 from sciml.solvers._batching import AbstractBatcher, FullBatch, Minibatches, PaddedBatches
@@ -45,6 +46,18 @@ from sciml.solvers._pinn import (
     train_pinn,
 )
 from sciml.solvers._result import RESULTS, TrainingResult
+from sciml.solvers._scf import (
+    DIIS,
+    SCFAux,
+    SCFConvergenceError,
+    SCFSolution,
+    coulomb_exchange,
+    density,
+    electronic_energy,
+    kohn_sham_fock,
+    scf_map,
+    solve_scf,
+)
 from sciml.solvers._sampling import (
     AAS,
     RAD,
@@ -69,6 +82,8 @@ from sciml.solvers._train import (
 )
 
 __all__ = [
+    "DIIS", "SCFAux", "SCFConvergenceError", "SCFSolution", "coulomb_exchange", "density",
+    "electronic_energy", "kohn_sham_fock", "scf_map", "solve_scf",
     "AAS", "CG", "DCDM", "DCDMTrainingConfig", "JacobiPCG", "RAD", "RAR", "RESULTS",
     "AbstractBatcher", "AbstractSampler", "AutoLoop",
     "EigenPINNConfig", "EigenSolution", "FitResult", "FullBatch", "Hard", "LogRecord",

@@ -16,6 +16,7 @@ from sciml.problems.molecules._molecule import (
     molecule,
     molecule_names,
 )
+from sciml.problems.molecules._problem import ElectronicStructureProblem, KohnSham
 from sciml.problems.molecules._references import (
     EXACT,
     PYSCF_XC,
@@ -36,7 +37,9 @@ from sciml.problems.molecules._system import (
 __all__ = [
     "EXACT",
     "PYSCF_XC",
+    "ElectronicStructureProblem",
     "ExactEnergy",
+    "KohnSham",
     "basis_set_error",
     "correlated_energy",
     "pyscf_energy",

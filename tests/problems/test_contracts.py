@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 
 from sciml.problems import Problem, Reference, get_problem, problem_names
+from sciml.problems.molecules import ElectronicStructureProblem
 from sciml.problems.operator_learning import OperatorLearningProblem
 from sciml.problems.pde import PDEProblem
 from sciml.problems.quantum_wells import QuantumWell
 
-FAMILIES = (QuantumWell, PDEProblem, OperatorLearningProblem)
+FAMILIES = (QuantumWell, PDEProblem, OperatorLearningProblem, ElectronicStructureProblem)
 
 
 def _real(v) -> bool:
@@ -39,10 +40,10 @@ def test_params_are_real_numbers_and_rebuild_the_problem(problem):
     params = problem.params
     assert isinstance(params, dict) and all(isinstance(k, str) for k in params)
     for key, value in params.items():
-        ok = _real(value) or (
+        ok = _real(value) or (isinstance(value, str) and value) or (
             isinstance(value, tuple) and value and all(_real(x) for x in value)
         )
-        assert ok, f"{problem.name}: parameter {key} = {value!r} is not a real number"
+        assert ok, f"{problem.name}: parameter {key} = {value!r} is not a real number or a name"
     assert get_problem(problem.name, **params).params == params
 
 
@@ -102,5 +103,18 @@ def test_family_contract(problem):
         _check_quantum_well(problem)
     elif isinstance(problem, PDEProblem):
         _check_pde(problem)
+    elif isinstance(problem, ElectronicStructureProblem):
+        _check_molecule(problem)
     else:
         _check_operator(problem)
+
+
+def _check_molecule(p: ElectronicStructureProblem):
+    from sciml.problems.molecules import KohnSham
+
+    small = KohnSham("H2", p.xc, "sto-3g", grid_level=0)  # the default's contract, cheaply
+    system, info = small.build()
+    assert system.n_ao == info.n_ao == 2 and system.weights.shape == (info.n_grid,)
+    assert float(system.weights.sum()) > 0 and np.all(np.isfinite(system.ao))
+    energy, cycles = small.reference_energy(info)
+    assert -1.2 < energy < -1.0 and cycles >= 1
