@@ -58,6 +58,12 @@ from sciml.solvers._scf import (
     scf_map,
     solve_scf,
 )
+from sciml.solvers._scf_training import (
+    FunctionalTrainingConfig,
+    energy_loss,
+    scf_energies,
+    train_functional,
+)
 from sciml.solvers._sampling import (
     AAS,
     RAD,
@@ -84,6 +90,7 @@ from sciml.solvers._train import (
 __all__ = [
     "DIIS", "SCFAux", "SCFConvergenceError", "SCFSolution", "coulomb_exchange", "density",
     "electronic_energy", "kohn_sham_fock", "scf_map", "solve_scf",
+    "FunctionalTrainingConfig", "energy_loss", "scf_energies", "train_functional",
     "AAS", "CG", "DCDM", "DCDMTrainingConfig", "JacobiPCG", "RAD", "RAR", "RESULTS",
     "AbstractBatcher", "AbstractSampler", "AutoLoop",
     "EigenPINNConfig", "EigenSolution", "FitResult", "FullBatch", "Hard", "LogRecord",

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import lineax as lx
 import numpy as np
 import optimistix as optx
 from jaxtyping import Array, Float
@@ -132,6 +133,8 @@ def scf_map(fock, args):
     functional, system, restricted = args
     p, _, _ = density(system, fock, restricted)
     energy, f_out = kohn_sham_fock(functional, system, p)
+    if restricted:  # ∂E/∂P of the total density with P_alpha = P_beta = P/2
+        f_out = jnp.broadcast_to(0.5 * (f_out[0] + f_out[1]), f_out.shape)
     return f_out, SCFAux(energy, commutator(system, f_out, p), p)
 
 
@@ -243,6 +246,15 @@ class DIIS(optx.AbstractFixedPointSolver):
 
 
 # --- the entry point ------------------------------------------------------------------------
+def implicit_adjoint(rtol: float = 1e-12, max_steps: int = 200) -> optx.ImplicitAdjoint:
+    """Implicit differentiation through the fixed point with a matrix-free GMRES solve of
+    (1 − ∂F_out/∂F_in)ᵀ λ = g (the default adjoint of `solve_scf`). Optimistix's default
+    materialises the Jacobian, one JVP of the Fock build per Fock-matrix entry: gigabytes
+    on a DFT grid."""
+    return optx.ImplicitAdjoint(linear_solver=lx.GMRES(rtol=rtol, atol=rtol,
+                                                       max_steps=max_steps, restart=40))
+
+
 class SCFConvergenceError(RuntimeError):
     """An SCF that did not converge in its budget, or diverged to NaN."""
 
@@ -281,14 +293,15 @@ class SCFSolution(eqx.Module):
 
 def solve_scf(functional: AbstractFunctional, system: MolecularSystem, *,
               restricted: bool | None = None, solver: DIIS | None = None,
-              max_steps: int = 100, adjoint: optx.AbstractAdjoint = optx.ImplicitAdjoint(),
+              max_steps: int = 100, adjoint: optx.AbstractAdjoint | None = None,
               throw: bool = True, fock0: Array | None = None) -> SCFSolution:
     """Self-consistent Kohn–Sham state of `system` under `functional`.
 
     Starts from the system's initial-guess density (`dm0`, PySCF's), i.e. F0 = F[dm0], as
     PySCF does. Differentiable in the functional's parameters (and anything else in
     `system` the Fock matrix depends on) by implicit differentiation through the fixed
-    point (default) or by unrolling (`adjoint=optx.RecursiveCheckpointAdjoint()`).
+    point (default: `implicit_adjoint()`) or by unrolling
+    (`adjoint=optx.RecursiveCheckpointAdjoint()`).
 
     Args:
         restricted: RKS (both spins share orbitals) or UKS; default RKS exactly when
@@ -301,6 +314,7 @@ def solve_scf(functional: AbstractFunctional, system: MolecularSystem, *,
             `eqx.error_if`. With `throw=False` the result says it (`result`, `converged`).
     """
     solver = DIIS() if solver is None else solver
+    adjoint = implicit_adjoint() if adjoint is None else adjoint
     n_el = system.n_electrons
     concrete = not isinstance(n_el, jax.core.Tracer)
     if restricted is None:
@@ -311,6 +325,15 @@ def solve_scf(functional: AbstractFunctional, system: MolecularSystem, *,
         raise ValueError(f"restricted Kohn–Sham needs N_alpha = N_beta, got {int(n_el[0])} "
                          f"and {int(n_el[1])} (an odd electron count or spin ≠ 0): use "
                          "restricted=False (UKS)")
+    out = _solve(functional, system, fock0, restricted, solver, max_steps, adjoint)
+    if throw:
+        out = _raise_unconverged(out, functional, system, solver, max_steps)
+    return out
+
+
+@eqx.filter_jit
+def _solve(functional, system, fock0, restricted, solver, max_steps, adjoint):
+    """The compiled solve (one compilation per shape, functional structure and settings)."""
     if fock0 is None:
         fock0 = kohn_sham_fock(functional, system, system.dm0)[1]
     args = (functional, system, restricted)
@@ -318,10 +341,9 @@ def solve_scf(functional: AbstractFunctional, system: MolecularSystem, *,
                            adjoint=adjoint, throw=False)
     p, eps, c = density(system, sol.value, restricted)
     energy, fock = kohn_sham_fock(functional, system, p)
-    out = SCFSolution(energy, p, fock, eps, c, sol.result, sol.stats)
-    if throw:
-        out = _raise_unconverged(out, functional, system, solver, max_steps)
-    return out
+    if restricted:
+        fock = jnp.broadcast_to(0.5 * (fock[0] + fock[1]), fock.shape)
+    return SCFSolution(energy, p, fock, eps, c, sol.result, sol.stats)
 
 
 def _raise_unconverged(sol: SCFSolution, functional, system, solver, max_steps):

@@ -45,6 +45,8 @@ CHECKS = [
     # linear_systems.dcdm rows: relative residual <= rtol, iterations <= 1/10 of CG's
     "r = jnp.linalg.norm(b - system.operator().mv(sol.value)) / jnp.linalg.norm(b)\n"
     "assert r <= 1e-6 and 10 * int(sol.stats['num_steps']) <= int(cg.stats['num_steps'])",
+    # molecules.ks rows: |E - E_PySCF| <= 1e-7 Ha on the same grid
+    "assert abs(float(sol.energy) - pyscf_energy(info, 'b3lyp')[0]) <= 1e-7",
 ]
 
 
@@ -54,6 +56,7 @@ CHECKS = [
     pytest.param(1, id="pinn"),
     pytest.param(2, id="operator"),
     pytest.param(3, id="dcdm"),
+    pytest.param(4, id="kohn_sham"),
 ])
 def test_example_runs_and_meets_its_target(index, tmp_path):
     code = blocks()[index] + "\n" + CHECKS[index] + "\n"

@@ -1,8 +1,9 @@
 """Neural exchange-correlation functionals in the Grad DFT form.
 
 E_xc = ∫ Σ_i w_i,θ(x(r)) e_i(r) dr: known energy densities e_i (libxc components) weighted
-by a network of local features x = (ρ^1/3/(1+ρ^1/3), ŝ, ζ), with ŝ = s²/(1+s²) of the
-reduced gradient s = |∇ρ|/(2(3π²)^1/3 ρ^4/3) and ζ the spin polarisation. The weights are
+by a network of local features x = (ρ^1/3/(1+ρ^1/3), ŝ, ζ²), with ŝ = s²/(1+s²) of the
+reduced gradient s = |∇ρ|/(2(3π²)^1/3 ρ^4/3) and ζ the spin polarisation (squared: the
+energy must not change when the spins are swapped). The weights are
 
     w_i = c_i (1 + ŝ · tanh(g_θ,i(x))),
 
@@ -27,7 +28,7 @@ _THRESHOLD = 1e-12  # bohr^-3: below it the features are irrelevant (every e_i v
 
 
 def local_features(rho, sigma):
-    """`(g, 3)` features (ρ^1/3/(1+ρ^1/3), ŝ, ζ) with finite derivatives at ρ = 0, and ŝ
+    """`(g, 3)` features (ρ^1/3/(1+ρ^1/3), ŝ, ζ²) with finite derivatives at ρ = 0, and ŝ
     `(g,)`."""
     n = rho[0] + rho[1]
     ok = n > _THRESHOLD
@@ -37,7 +38,7 @@ def local_features(rho, sigma):
     s2 = sig / (_S_SCALE * n_safe ** (8.0 / 3.0))
     shat = jnp.where(ok, s2 / (1.0 + s2), 0.0)
     zeta = jnp.where(ok, jnp.clip((rho[0] - rho[1]) / n_safe, -1.0, 1.0), 0.0)
-    x = jnp.stack([jnp.where(ok, cube / (1.0 + cube), 0.0), shat, zeta], axis=-1)
+    x = jnp.stack([jnp.where(ok, cube / (1.0 + cube), 0.0), shat, zeta**2], axis=-1)
     return x, shat
 
 

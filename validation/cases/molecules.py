@@ -103,3 +103,100 @@ CASES = [
                      "PBE, B3LYP in 6-31G*, grid level 3",
          run=lambda: _run([(m, x) for m in UKS for x in XCS])),
 ]
+
+
+# --- a neural functional trained through the SCF ------------------------------------------
+NF_BASIS, NF_GRID = "6-31g", 1
+NF_TRAIN = ("H2@1.4", "He", "LiH", "H2O", "HF")
+NF_TEST = ("H2@1.0", "H2@2.2", "HeH+", "CH4", "N2")
+H2_CURVE = (0.9, 1.1, 1.4, 1.8, 2.2, 2.8, 3.5, 4.5)
+
+
+def nf_molecule(label: str):
+    """A named molecule, `H2@R` (R in bohr) or HeH+ (R = 1.46 bohr), in `NF_BASIS`."""
+    from sciml.problems.molecules import Molecule, h2, molecule
+
+    if label.startswith("H2@"):
+        return h2(float(label[3:]), NF_BASIS)
+    if label == "HeH+":
+        return Molecule(("He", "H"), [[0, 0, 0], [0, 0, 1.46]], charge=1, basis=NF_BASIS,
+                        name="HeH+")
+    return molecule(label, NF_BASIS)
+
+
+def _neural_functional(steps: int = 40) -> Outcome:
+    import jax
+
+    from sciml.dft import functional
+    from sciml.dft._neural import NeuralFunctional
+    from sciml.problems.molecules import build_system, correlated_energy, stack_systems
+    from sciml.solvers import FunctionalTrainingConfig, scf_energies, train_functional
+
+    def systems(labels):
+        return [build_system(nf_molecule(m), grid_level=NF_GRID)[0] for m in labels]
+
+    def refs(labels):
+        return np.array([correlated_energy(nf_molecule(m))[0] for m in labels])
+
+    train, test = systems(NF_TRAIN), systems(NF_TEST)
+    e_train, e_test = refs(NF_TRAIN), refs(NF_TEST)
+    start = NeuralFunctional("pbe", width=16, depth=2, key=jax.random.PRNGKey(0))
+    t0 = time.perf_counter()
+    fitted = train_functional(start, train, e_train,
+                              config=FunctionalTrainingConfig(steps=steps))
+    train_s = time.perf_counter() - t0
+    model = fitted.model
+
+    def mae(f, sys, ref):
+        return float(np.mean(np.abs(np.asarray(scf_energies(f, stack_systems(sys))) - ref)))
+
+    before = {"train": mae(start, train, e_train), "test": mae(start, test, e_test)}
+    after = {"train": mae(model, train, e_train), "test": mae(model, test, e_test)}
+    curve = systems([f"H2@{r}" for r in H2_CURVE])
+    stacked = stack_systems(curve)
+    e_curve = {name: np.asarray(scf_energies(f, stacked)) for name, f in
+               (("LDA", functional("lda")), ("PBE", functional("pbe")), ("trained", model))}
+    e_curve["FCI"] = refs([f"H2@{r}" for r in H2_CURVE])
+    checks = [Check("test_mae_trained_over_start", after["test"] / before["test"], 1.0)]
+    data = xr.Dataset({k: ("bond", v) for k, v in e_curve.items()},
+                      coords={"bond": np.array(H2_CURVE)},
+                      attrs={"units": "Ha, bohr", "basis": NF_BASIS, "grid_level": NF_GRID})
+    info = {
+        "functional": "NeuralFunctional('pbe', width 16, depth 2): PBE exchange and "
+                      "correlation weighted by 1 + ŝ·tanh(MLP(ρ^1/3, ŝ, ζ²)), starting at PBE",
+        "training": f"{steps} Adam steps (3e-3, cosine) through the SCF (implicit adjoint), "
+                    f"{train_s:.0f} s; loss: squared total-energy error",
+        "train set": ", ".join(NF_TRAIN), "test set (held out)": ", ".join(NF_TEST),
+        "targets": f"FCI (≤ 4 electrons) or CCSD(T), PySCF, {NF_BASIS}; DFT on grid level "
+                   f"{NF_GRID}",
+        "MAE before (PBE)": f"train {before['train'] * 1e3:.1f} mHa, test "
+                            f"{before['test'] * 1e3:.1f} mHa",
+        "MAE after": f"train {after['train'] * 1e3:.1f} mHa, test {after['test'] * 1e3:.1f} mHa",
+    }
+    return Outcome(checks=checks, figures={"h2_curve": _h2_figure(data)}, data=data, info=info)
+
+
+def _h2_figure(ds: xr.Dataset):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for name in ds.data_vars:
+        axes[0].plot(ds.bond, ds[name], marker="o", label=name)
+        if name != "FCI":
+            axes[1].plot(ds.bond, (ds[name] - ds["FCI"]) * 1e3, marker="o", label=name)
+    axes[0].set_xlabel("H–H distance (bohr)")
+    axes[0].set_ylabel(f"E (Ha), {ds.attrs['basis']}")
+    axes[0].legend()
+    axes[1].axhline(0, color="k", lw=0.8)
+    axes[1].set_xlabel("H–H distance (bohr)")
+    axes[1].set_ylabel("E − E_FCI (mHa)")
+    axes[1].legend()
+    fig.tight_layout()
+    return fig
+
+
+CASES.append(Case(
+    name="molecules.neural_functional", problem="kohn_sham",
+    description="A neural functional (Grad DFT form, starting at PBE) trained through the SCF "
+                "on 5 molecules lowers the held-out MAE of total energies against FCI/CCSD(T)",
+    run=_neural_functional))
