@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from sciml.datasets._family import Execution, Family, GridLayout, Variable
+from sciml.datasets._family import Execution, Family, GridLayout, RaggedLayout, Variable
 
 _SAMPLING = (
     "train sample i is sample i of random stream 0, test sample i of stream 1: "
@@ -61,6 +61,39 @@ def _antiderivative_at_zero(ds: xr.Dataset, problem) -> str | None:
     s = ds["s"].values
     if s.size and np.any(s[:, 0] != 0):
         return "variable 's' is not 0 at x = 0 (it is the integral from 0)"
+    return None
+
+
+def molecule_energies(problem, seed, stream, indices) -> dict[str, np.ndarray]:
+    """Generator of `molecule_energies`: atoms, charge, spin and the correlated and
+    Hartree–Fock energies of the split's molecules (deterministic: no randomness)."""
+    from sciml.problems.molecules import correlated_energy
+
+    out = {k: [] for k in ("atomic_number", "position", "count", "charge", "spin", "energy",
+                           "hf_energy", "fci")}
+    for i in indices:
+        mol = problem.molecule(stream, int(i))
+        energy, method = correlated_energy(mol)
+        out["atomic_number"].append(mol.atomic_numbers)
+        out["position"].append(mol.coordinates)
+        out["count"].append(len(mol.symbols))
+        out["charge"].append(mol.charge)
+        out["spin"].append(mol.spin)
+        out["energy"].append(energy)
+        out["hf_energy"].append(correlated_energy(mol, "hf")[0])
+        out["fci"].append(method == "fci")
+    return {
+        "atomic_number": np.concatenate(out["atomic_number"]).astype(np.int64),
+        "position": np.concatenate(out["position"]).astype(np.float64),
+        "count": np.asarray(out["count"], np.int64),
+        **{k: np.asarray(out[k], np.int64) for k in ("charge", "spin", "fci")},
+        **{k: np.asarray(out[k], np.float64) for k in ("energy", "hf_energy")},
+    }
+
+
+def _correlation_lowers_the_energy(ds: xr.Dataset, problem) -> str | None:
+    if np.any(ds["energy"].values > ds["hf_energy"].values + 1e-10):
+        return "variable 'energy' lies above 'hf_energy' (correlation energies are negative)"
     return None
 
 
@@ -126,6 +159,31 @@ def builtin_families() -> dict[str, Family]:
             execution=Execution("inline", chunk=256),
         ),
     ]
+    from sciml.problems.molecules import MoleculeEnergies
+
+    families.append(Family(
+        name="molecule_energies",
+        problem=MoleculeEnergies,
+        variables=(
+            Variable("atomic_number", ("atom",), "nuclear charge Z", dtype="int64"),
+            Variable("position", ("atom", "xyz"), "nuclear position", units="bohr"),
+            Variable("charge", ("sample",), "total charge", dtype="int64"),
+            Variable("spin", ("sample",), "2S = N_alpha - N_beta", dtype="int64"),
+            Variable("energy", ("sample",), "correlated total energy (FCI or CCSD(T))",
+                     units="hartree", role="output"),
+            Variable("hf_energy", ("sample",), "Hartree-Fock total energy", units="hartree",
+                     role="output"),
+            Variable("fci", ("sample",), "1 where energy is FCI (exact in the basis), 0 for "
+                     "CCSD(T)", dtype="int64", role="output"),
+        ),
+        layout=RaggedLayout(item="atom", sizes={"xyz": 3},
+                            note="an item is one nucleus; molecules in the problem's basis"),
+        generator=molecule_energies,
+        checks=(_correlation_lowers_the_energy,),
+        execution=Execution("inline", chunk=16),
+        sampling="train sample i is MoleculeEnergies.TRAIN[i], test sample i TEST[i]; no "
+                 "randomness (the seed only names the file)",
+    ))
     return {f.name: f for f in families}
 
 

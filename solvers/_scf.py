@@ -315,15 +315,17 @@ def solve_scf(functional: AbstractFunctional, system: MolecularSystem, *,
     """
     solver = DIIS() if solver is None else solver
     adjoint = implicit_adjoint() if adjoint is None else adjoint
-    n_el = system.n_electrons
-    concrete = not isinstance(n_el, jax.core.Tracer)
+    try:  # checked where the electron counts are known (not under jit or vmap)
+        n_alpha, n_beta = (int(n) for n in system.n_electrons)
+    except (jax.errors.ConcretizationTypeError, jax.errors.TracerIntegerConversionError):
+        n_alpha = n_beta = None
     if restricted is None:
-        if not concrete:
-            raise ValueError("under jit, pass restricted=True/False explicitly")
-        restricted = bool(n_el[0] == n_el[1])
-    if restricted and concrete and int(n_el[0]) != int(n_el[1]):
-        raise ValueError(f"restricted Kohn–Sham needs N_alpha = N_beta, got {int(n_el[0])} "
-                         f"and {int(n_el[1])} (an odd electron count or spin ≠ 0): use "
+        if n_alpha is None:
+            raise ValueError("under jit or vmap, pass restricted=True/False explicitly")
+        restricted = n_alpha == n_beta
+    if restricted and n_alpha is not None and n_alpha != n_beta:
+        raise ValueError(f"restricted Kohn–Sham needs N_alpha = N_beta, got {n_alpha} "
+                         f"and {n_beta} (an odd electron count or spin ≠ 0): use "
                          "restricted=False (UKS)")
     out = _solve(functional, system, fock0, restricted, solver, max_steps, adjoint)
     if throw:

@@ -182,5 +182,16 @@ def molecule(name: str, basis: str = "6-31g*") -> Molecule:
     return table[name].with_basis(basis)
 
 
+def from_label(label: str, basis: str = "6-31g*") -> Molecule:
+    """A molecule from a short label: a named one (`molecule_names()`), `H2@R` (H₂ with
+    its bond of R bohr) or `HeH+` (R = 1.46 bohr)."""
+    if label.startswith("H2@"):
+        return h2(float(label[3:]), basis)
+    if label == "HeH+":
+        return Molecule(("He", "H"), [[0, 0, 0], [0, 0, 1.46]], charge=1, basis=basis,
+                        name="HeH+")
+    return molecule(label, basis)
+
+
 def molecule_names() -> list[str]:
     return list(_named())

@@ -101,3 +101,41 @@ def basis_set_error(name: str, energy: float) -> float:
     if name not in EXACT:
         raise ValueError(f"no exact energy for {name!r}; known: {', '.join(EXACT)}")
     return float(energy - EXACT[name].energy)
+
+
+class MoleculeEnergies:
+    """The problem behind the `molecule_energies` dataset: correlated total energies of a
+    training and a test set of closed-shell molecules (labels of `from_label`) in one
+    basis, the targets of learned functionals. Train sample i is `TRAIN[i]`, test sample
+    i is `TEST[i]`.
+    """
+
+    name = "molecule_energies"
+    TRAIN = ("H2@1.4", "He", "LiH", "H2O", "HF")
+    TEST = ("H2@1.0", "H2@2.2", "HeH+", "CH4", "N2")
+
+    def __init__(self, basis: str = "6-31g"):
+        self.basis = basis
+
+    @property
+    def params(self):
+        return {"basis": self.basis}
+
+    @property
+    def reference(self) -> Reference:
+        return Reference("numerical", 1e-8, evidence=(
+            "PySCF FCI (exact in the basis; systems of up to 4 electrons) or CCSD(T) on RHF, "
+            "converged to 1e-10 Ha; their gap to the basis limit is the basis-set error"))
+
+    def labels(self, stream: int) -> tuple[str, ...]:
+        return self.TRAIN if stream == 0 else self.TEST
+
+    def molecule(self, stream: int, index: int) -> Molecule:
+        from sciml.problems.molecules._molecule import from_label
+
+        labels = self.labels(stream)
+        if not 0 <= index < len(labels):
+            split = "train" if stream == 0 else "test"
+            raise ValueError(f"the {split} set of {self.name} has {len(labels)} molecules "
+                             f"({', '.join(labels)}); sample {index} does not exist")
+        return from_label(labels[index], self.basis)
