@@ -46,6 +46,17 @@ from sciml.solvers._pinn import (
     train_pinn,
 )
 from sciml.solvers._result import RESULTS, TrainingResult
+from sciml.solvers._sampling import (
+    AAS,
+    RAD,
+    RAR,
+    AbstractSampler,
+    Quadrature,
+    QuasiRandom,
+    SamplerState,
+    Uniform,
+    residual_values,
+)
 from sciml.solvers._scf import (
     DIIS,
     SCFAux,
@@ -63,17 +74,6 @@ from sciml.solvers._scf_training import (
     energy_loss,
     scf_energies,
     train_functional,
-)
-from sciml.solvers._sampling import (
-    AAS,
-    RAD,
-    RAR,
-    AbstractSampler,
-    Quadrature,
-    QuasiRandom,
-    SamplerState,
-    Uniform,
-    residual_values,
 )
 from sciml.solvers._train import (
     AutoLoop,

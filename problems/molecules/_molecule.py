@@ -120,7 +120,7 @@ class Molecule:
         from pyscf import gto
 
         mol = gto.Mole()
-        mol.atom = [(s, tuple(x)) for s, x in zip(self.symbols, self.coordinates)]
+        mol.atom = [(s, tuple(x)) for s, x in zip(self.symbols, self.coordinates, strict=True)]
         mol.unit = "Bohr"
         mol.charge, mol.spin, mol.basis, mol.verbose = self.charge, self.spin, self.basis, verbose
         try:
@@ -129,7 +129,8 @@ class Molecule:
                 mol.build()
         except (KeyError, RuntimeError, ValueError, OSError) as e:  # BasisNotFoundError too
             raise ValueError(
-                f"basis {self.basis!r} is not available for {self.formula} in PySCF ({str(e).splitlines()[0]}); "
+                f"basis {self.basis!r} is not available for {self.formula} in PySCF "
+                f"({str(e).splitlines()[0]}); "
                 "use a basis name from pyscf.gto.basis (e.g. '6-31g*', 'cc-pvdz', 'def2-svp')"
             ) from None
         return mol

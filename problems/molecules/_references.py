@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from sciml.problems.base import Reference
 from sciml.problems.molecules._molecule import Molecule
 

@@ -115,8 +115,9 @@ def test_implicit_and_unrolled_gradients_match_finite_differences():
     f0 = NeuralFunctional("pbe", width=8, depth=1, key=jax.random.PRNGKey(0))
     params, static = eqx.partition(f0, eqx.is_inexact_array)
     keys = jax.random.split(jax.random.PRNGKey(1), len(jax.tree.leaves(params)))
+    leaves = jax.tree.leaves(params)
     direction = jax.tree.unflatten(jax.tree.structure(params), [
-        0.2 * jax.random.normal(k, a.shape) for k, a in zip(keys, jax.tree.leaves(params))])
+        0.2 * jax.random.normal(k, a.shape) for k, a in zip(keys, leaves, strict=True)])
     # start off the zero-output initialisation, where the derivative would be sparse
     params = jax.tree.map(lambda a, d: a + d, params, direction)
 
@@ -218,7 +219,10 @@ def test_stationary_energy_gradient_equals_the_implicit_one():
     f = eqx.combine(p, s)
     stacked = stack_systems([build_system(from_label(m, "6-31g"), grid_level=0)[0]
                              for m in ("H2@1.4", "HeH+")])
-    grads = [np.concatenate([np.ravel(x) for x in jax.tree.leaves(eqx.filter_grad(
-        lambda f: jnp.sum(scf_energies(f, stacked, gradient=mode, solver=TIGHT)))(f))])
-        for mode in ("stationary", "implicit")]
+    def gradient(mode):
+        g = eqx.filter_grad(
+            lambda f: jnp.sum(scf_energies(f, stacked, gradient=mode, solver=TIGHT)))(f)
+        return np.concatenate([np.ravel(x) for x in jax.tree.leaves(g)])
+
+    grads = [gradient(mode) for mode in ("stationary", "implicit")]
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-8, atol=1e-10 * np.abs(grads[1]).max())
