@@ -117,11 +117,13 @@ def test_under_trained_state_is_not_certified(caplog):
 
 def test_a_state_skipped_is_not_certified(caplog):
     # Asked for state 2 with nothing to deflate against, the solve finds the ground state:
-    # accurate, but the wrong one, which the finite-difference index check names.
+    # accurate, but the wrong one, which the finite-difference index check names. L-BFGS
+    # alone reaches the ground state (measured |rho - pi^2| 1e-11); the Ritz and Adam phases
+    # would only compile again.
     problem = get_problem("infinite_well")
+    cfg = EigenPINNConfig(**{**CHEAP, "ritz_steps": 0, "adam_steps": 0})
     with caplog.at_level(logging.WARNING, logger="sciml.solvers._eigen_pinn"):
-        s = solve_eigenstate(problem, 2, config=EigenPINNConfig(**CHEAP),
-                             key=jax.random.PRNGKey(0))
+        s = solve_eigenstate(problem, 2, config=cfg, key=jax.random.PRNGKey(0))
     assert abs(s.rayleigh - np.pi**2) < 1e-6
     assert not s.certified
     assert s.stats["certificate"]["nearest_fd_state"] == 1
