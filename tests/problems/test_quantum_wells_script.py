@@ -29,7 +29,8 @@ def test_bad_states_argument():
         main(["--states", "0"])
 
 
-def test_prints_and_records_the_certificate(tmp_path, capsys):
+def test_prints_and_records_the_certificate(tmp_path, capsys, shared_well_solves):
+    # the solve is shared with tests/validation/test_quantum_well_cases.py (conftest)
     assert main(["--wells", "infinite_well", "--out", str(tmp_path), "--no-progress"]) == 0
     out = capsys.readouterr().out
     header = next(line for line in out.splitlines() if line.startswith("well"))

@@ -14,7 +14,8 @@ def _run(tmp_path, *args):
     return code, results, out
 
 
-def test_infinite_well_case_passes_through_the_cli(tmp_path):
+def test_infinite_well_case_passes_through_the_cli(tmp_path, shared_well_solves):
+    # the solve is shared with tests/problems/test_quantum_wells_script.py (conftest)
     code, results, out = _run(tmp_path, "--only", "quantum_wells.infinite_well.ground")
     assert code == 0
     entries = {e["metric"]: e for e in results["cases"]}
