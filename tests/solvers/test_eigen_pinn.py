@@ -162,9 +162,11 @@ def test_input_boxes_stay_fixed(two_states):
 
 
 def test_fixed_energy_mode():
-    # the paper's infinite-well setting: E = π² held fixed, only ψ trains (measured 1.2e-7)
+    # the paper's infinite-well setting: E = π² held fixed, only ψ trains (measured 1.7e-6).
+    # L-BFGS only: the residual phases share their code, and Ritz and Adam only compile.
     problem = get_problem("infinite_well")
-    cfg = EigenPINNConfig(**CHEAP, train_energy=False, energy=float(np.pi**2))
+    cfg = EigenPINNConfig(**{**CHEAP, "ritz_steps": 0, "adam_steps": 0}, train_energy=False,
+                          energy=float(np.pi**2))
     s = solve_eigenstate(problem, config=cfg, key=jax.random.PRNGKey(1))
     assert s.energy == float(np.pi**2)
     assert compare_with_exact(s, problem)["psi_l2_error"] < 1e-5
