@@ -1,5 +1,9 @@
-"""`load("darcy", ...)` from scripts: without an `if __name__ == "__main__":` guard it
-generates in-process with one warning (no worker tracebacks); with one it uses the pool."""
+"""`load` of the Darcy family from scripts: without an `if __name__ == "__main__":` guard it
+generates in-process with one warning (no worker tracebacks); with one it uses the pool.
+
+The scripts load the built-in family with a cheap problem (16² cells, as
+`small_darcy` in test_executors.py): its execution (a spawn pool of 2-sample tasks from 16
+samples) is the built-in one, while a 256² solve would cost ~0.3 CPU-s a sample."""
 
 import subprocess
 import sys
@@ -10,10 +14,22 @@ import pytest
 from sciml.datasets import cache_path
 from sciml.datasets._generate import spawn_unsafe_reason
 
+SMALL_DARCY = """\
+import dataclasses
+import functools
+
+from sciml.datasets import get_family, load
+from sciml.problems.operator_learning import DarcyFlow
+
+darcy = get_family("darcy")
+darcy = dataclasses.replace(darcy, problem=functools.partial(DarcyFlow, cells=16, kl_modes=8),
+                            layout=dataclasses.replace(darcy.layout, resolutions=(16, 8)))
+"""
+
 
 def _run(tmp_path, body: str) -> subprocess.CompletedProcess:
     script = tmp_path / "make_data.py"
-    script.write_text(textwrap.dedent(body))
+    script.write_text(SMALL_DARCY + textwrap.dedent(body))
     return subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, timeout=900,
         cwd=tmp_path,
@@ -24,9 +40,7 @@ def test_unguarded_script_generates_in_process_without_tracebacks(tmp_path):
     out = _run(
         tmp_path,
         f"""
-        from sciml.datasets import load
-
-        ds = load("darcy", n_train=20, n_test=0, workers=2, cache_dir={str(tmp_path)!r})
+        ds = load(darcy, n_train=20, n_test=0, workers=2, cache_dir={str(tmp_path)!r})
         print(ds.sizes["sample"])
         """,
     )
@@ -34,8 +48,11 @@ def test_unguarded_script_generates_in_process_without_tracebacks(tmp_path):
     assert "Traceback" not in out.stderr and "RuntimeError" not in out.stderr
     assert out.stdout.strip() == "20"
     assert out.stderr.count("generating 20 samples in this process") == 1
-    assert "if __name__ == '__main__':" in out.stderr and "make_data.py (line 4)" in out.stderr
-    assert cache_path("darcy", cache_dir=tmp_path).exists()
+    line = SMALL_DARCY.count("\n") + 2  # the load call, after the blank first line
+    assert "if __name__ == '__main__':" in out.stderr
+    assert f"make_data.py (line {line})" in out.stderr, out.stderr
+    # the small family's first resolution, 16, which the built-in one also lists
+    assert cache_path("darcy", resolution=16, cache_dir=tmp_path).exists()
 
 
 def test_guarded_script_uses_the_process_pool(tmp_path):
@@ -44,12 +61,10 @@ def test_guarded_script_uses_the_process_pool(tmp_path):
         f"""
         import logging
 
-        from sciml.datasets import load
-
 
         def main():
             logging.basicConfig(level=logging.INFO)
-            ds = load("darcy", n_train=16, n_test=0, workers=2, cache_dir={str(tmp_path)!r})
+            ds = load(darcy, n_train=16, n_test=0, workers=2, cache_dir={str(tmp_path)!r})
             print(ds.sizes["sample"])
 
 
