@@ -1,10 +1,14 @@
 """Operator validation cases: tiny end-to-end runs of `solve_operator` on generated data.
 
 Every test points `SCIML_DATA_DIR` at one temporary cache shared by the module, so each
-dataset is generated once (a few seconds; the Darcy samples are ~0.3 CPU-s each) and the
-user's cache is never touched. Models and budgets are tiny: the errors are checked for
-consistency, not accuracy.
+dataset is generated once and the user's cache is never touched. Models and budgets are
+tiny: the errors are checked for consistency, not accuracy. So the Darcy family's problem
+solves on 64² cells here (`coarse_darcy`) instead of 256² (~0.3 CPU-s a sample), for the
+same 64/32/16 data resolutions.
 """
+
+import dataclasses
+import functools
 
 import jax
 import matplotlib.pyplot as plt
@@ -13,6 +17,7 @@ import pytest
 
 from sciml.datasets import cache_path, load
 from sciml.neural_operators import FieldMap, count_params
+from sciml.problems.operator_learning import DarcyFlow
 from sciml.solvers import field_errors, predict
 from sciml.validation.cases.operators import (
     CASES,
@@ -46,6 +51,26 @@ DARCY = OperatorSpec("darcy", "fno", resolution=32, n_train=8, n_test=4,
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("operator-data")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def coarse_darcy():
+    """The registered "darcy" family with its problem on 64² cells, for this module."""
+    from sciml.datasets import _families
+
+    builtin = _families.builtin_families
+
+    def families():
+        out = builtin()
+        darcy = out["darcy"]
+        out["darcy"] = dataclasses.replace(
+            darcy, problem=functools.partial(DarcyFlow, cells=64, kl_modes=32),
+            layout=dataclasses.replace(darcy.layout, resolutions=(64, 32, 16)))
+        return out
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_families, "builtin_families", families)
+        yield
 
 
 @pytest.fixture(autouse=True)
