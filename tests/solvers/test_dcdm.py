@@ -78,14 +78,23 @@ def test_dcdm_reaches_the_exact_solution_and_beats_jacobi_pcg(network):
     assert steps * 10 <= int(jac.stats["num_steps"])
 
 
-def test_out_of_steps_raises_or_is_returned(network):
+def test_out_of_steps_is_returned(network):
+    system = ls.layout("boxes", 16, seed=1001)
+    b = jnp.asarray(ls.smoke_rhs(system, seed=0))
+    sol = solve(system.operator(), b, DCDM(network, rtol=1e-12, max_steps=2), throw=False)
+    assert RESULTS.promote(sol.result) == RESULTS.max_steps_reached
+    assert int(sol.stats["num_steps"]) == 2
+
+
+# 4 s (a second compiled solve, throw=True). Raising on `max_steps_reached` is lineax's, the
+# same for every solver: tests/solvers/test_cg.py::test_max_steps_returns_or_raises_as_asked
+# checks it by default; DCDM's part, the result, is test_out_of_steps_is_returned.
+@pytest.mark.slow
+def test_out_of_steps_raises(network):
     system = ls.layout("boxes", 16, seed=1001)
     b = jnp.asarray(ls.smoke_rhs(system, seed=0))
     with pytest.raises(Exception, match="maximum number of solver steps"):
         solve(system.operator(), b, DCDM(network, rtol=1e-12, max_steps=2))
-    sol = solve(system.operator(), b, DCDM(network, rtol=1e-12, max_steps=2), throw=False)
-    assert RESULTS.promote(sol.result) == RESULTS.max_steps_reached
-    assert int(sol.stats["num_steps"]) == 2
 
 
 def test_gradient_through_the_solve_matches_finite_differences(network):
