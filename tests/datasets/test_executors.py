@@ -61,6 +61,10 @@ def test_burgers_threads_match_one_chunk_in_process(tmp_path):
     xr.testing.assert_identical(cached.drop_attrs(), threaded[256].drop_attrs())
 
 
+# 4.5 s (two spawned workers). Default coverage: tasks on a spawn process pool and a caller's
+# executor left running in test_default_process_pool_and_caller_executors, a caller's
+# multi-process executor in test_dask_distributed.
+@pytest.mark.slow
 def test_a_caller_process_pool():
     family = chunked_antiderivative()
     inline = generate(family, n_train=5, n_test=3)

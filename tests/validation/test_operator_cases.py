@@ -169,6 +169,11 @@ def test_darcy_fno_resolution_transfer(cache):
     assert errors[64] == pytest.approx(direct, rel=1e-6)
 
 
+# 3.5 s. Default coverage: `solve_operator` on Darcy in test_darcy_fno_resolution_transfer,
+# MgNO training (`train_operator`) in tests/solvers/test_operator.py::
+# test_training_leaves_the_callers_model_intact, `build_operator("mgno")` in
+# test_grid_operators_reject_grids_they_cannot_apply_to, MgNO in test_neural_operators.py.
+@pytest.mark.slow
 def test_darcy_mgno(cache):
     spec = DARCY.replace(model="mgno", model_args=dict(width=4, depth=1, levels=3))
     result, errors, ds = solve_operator(spec)
