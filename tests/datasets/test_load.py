@@ -28,7 +28,7 @@ def counted(monkeypatch):
 
 
 def test_names_and_layout(tmp_path):
-    assert dataset_names() == ["antiderivative", "burgers_periodic", "darcy"]
+    assert dataset_names() == ["antiderivative", "burgers_periodic", "darcy", "molecule_energies"]
     ds = load("antiderivative", n_train=5, n_test=3, cache_dir=tmp_path)
     assert ds.sizes == {"sample": 8, "x": 100}
     assert list(ds.split.values) == ["train"] * 5 + ["test"] * 3
