@@ -82,7 +82,9 @@ def test_rad_concentrates_in_proportion_to_the_residual():
     assert 0.3 < near_hot(st.points) < 0.7  # half the mass is the uniform part
 
 
-AAS_SAMPLER = AAS(3000, flow_steps=150, flow_batch=512, n_layers=4, width=32)
+# two couplings: the flow still concentrates (measured 14.4x) and the weighted integral is
+# within 2.3%; compiling its training is most of the AAS tests' cost
+AAS_SAMPLER = AAS(3000, flow_steps=150, flow_batch=512, n_layers=2, width=32)
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +99,7 @@ def test_aas_flow_moves_samples_towards_the_residual(aas_round):
     st0, st = aas_round
     assert near_hot(st0.points) == pytest.approx(UNIFORM_SHARE, abs=0.03)
     assert bool(jnp.all(SQUARE.contains(st.points)))
-    # the whole set, its uniform share included (measured 14.7x)
+    # the whole set, its uniform share included
     assert near_hot(st.points) > 4 * UNIFORM_SHARE
     # the flow keeps its state between rounds: its optimiser has counted the steps
     flow, opt_state = st.aux
