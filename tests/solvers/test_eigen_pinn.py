@@ -96,24 +96,29 @@ def test_certificate_bounds_hold_when_training_is_short(caplog):
         assert any(f"state {s.index} not certified: psi bound" in m for m in messages), messages
 
 
-def test_under_trained_state_is_not_certified(caplog):
-    problem = get_problem("infinite_well")
-    cfg = EigenPINNConfig(width=8, n_colloc=16, ritz_steps=20, adam_steps=0, lbfgs_steps=0)
+def test_under_trained_state_is_not_certified(caplog, two_states):
+    # State 2 after 100 Ritz steps (one chunk) against the fixture's state 1: the fixture's
+    # shapes, so its compiled Ritz steps are reused. (A lone state's bounds: the fixed-energy
+    # test.)
+    problem, states = two_states
+    under = dict(CHEAP, ritz_steps=100, adam_steps=0, lbfgs_steps=0)
     with caplog.at_level(logging.WARNING, logger="sciml.solvers._eigen_pinn"):
-        s = solve_eigenstate(problem, config=cfg, key=jax.random.PRNGKey(0))
+        s = solve_eigenstate(problem, 2, previous=states[:1], config=EigenPINNConfig(**under),
+                             key=jax.random.PRNGKey(0))
     assert not s.certified and s.result == RESULTS.uncertified
     assert not s.successful
     _assert_bounds_hold([s], problem)
     (record,) = caplog.records
-    assert "state 1 not certified" in record.getMessage()
+    assert "state 2 not certified" in record.getMessage()
     assert "residual norm eta" in record.getMessage()
     # raise instead of warning, when asked; never with throw=False
-    strict = EigenPINNConfig(width=8, n_colloc=16, ritz_steps=20, adam_steps=0, lbfgs_steps=0,
-                             raise_uncertified=True)
-    with pytest.raises(UncertifiedEigenstateError, match="state 1: energy bound") as info:
-        solve_eigenstate(problem, config=strict, key=jax.random.PRNGKey(0))
-    assert info.value.solutions[0].index == 1
-    s = solve_eigenstate(problem, config=strict, key=jax.random.PRNGKey(0), throw=False)
+    strict = EigenPINNConfig(**under, raise_uncertified=True)
+    with pytest.raises(UncertifiedEigenstateError, match="state 2: energy bound") as info:
+        solve_eigenstate(problem, 2, previous=states[:1], config=strict,
+                         key=jax.random.PRNGKey(0))
+    assert info.value.solutions[0].index == 2
+    s = solve_eigenstate(problem, 2, previous=states[:1], config=strict,
+                         key=jax.random.PRNGKey(0), throw=False)
     assert s.result == RESULTS.uncertified
 
 
@@ -172,6 +177,7 @@ def test_fixed_energy_mode():
     s = solve_eigenstate(problem, config=cfg, key=jax.random.PRNGKey(1))
     assert s.energy == float(np.pi**2)
     assert compare_with_exact(s, problem)["psi_l2_error"] < 1e-5
+    _assert_bounds_hold([s], problem)  # a lone state: gaps from finite differences only
 
 
 @pytest.mark.parametrize("field, value, error", [
