@@ -282,6 +282,10 @@ def test_vcycle_matches_reference(boundary, d, n, getkey):
     np.testing.assert_allclose(call(cycle, f), _np_vcycle(cycle, f), rtol=0, atol=1e-12)
 
 
+# 7 s over its four cases. Linearity stays checked by default: test_vcycle_matches_reference
+# matches every dimension and boundary to 1e-12 against `_np_vcycle`, whose convolutions
+# (no bias, no activation) are linear in f.
+@pytest.mark.slow
 @pytest.mark.parametrize("boundary", ["dirichlet", "periodic"])
 @pytest.mark.parametrize("d, n", [(1, 32), (2, 16)])
 def test_vcycle_is_linear(boundary, d, n, getkey):

@@ -149,6 +149,11 @@ def test_antiderivative_deeponet(cache):
     assert path.parent == cache and path.exists()
 
 
+# 4.5 s. Default coverage: FNO through `solve_operator` in
+# test_darcy_fno_resolution_transfer, a 1-D run (fields, figures) in
+# test_antiderivative_deeponet, the Burgers data on nodes x = j/n in
+# test_fno_embedding_matches_where_the_data_live.
+@pytest.mark.slow
 def test_burgers_fno(cache):
     result, errors, ds = solve_operator(BURGERS)
     check_run(BURGERS, result, errors, ds, (128,))
@@ -201,6 +206,7 @@ def test_fno_embedding_matches_where_the_data_live(cache):
     key = jax.random.key(0)
     assert build_operator("fno", darcy, key=key, modes=(4, 4), width=4).model.grid == "cells"
     assert build_operator("fno", burgers, key=key, modes=(4,), width=4).model.grid == "nodes"
+    np.testing.assert_allclose(burgers.x.values, np.arange(128) / 128)  # (from test_burgers_fno)
 
 
 def test_grid_operators_reject_grids_they_cannot_apply_to(cache):
