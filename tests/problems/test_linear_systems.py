@@ -61,11 +61,12 @@ def test_operator_matches_the_sparse_matrix(system):
     assert full.dtype == np.float64 and reduced.shape == (system.num_fluid,) * 2
     op = system.operator()
     x = rng.normal(size=(3, *system.shape))
-    ax = np.asarray(jax.vmap(op.mv)(jnp.asarray(x)))
+    mv = jax.jit(jax.vmap(op.mv))  # jitted: op by op, each operation compiles on its own
+    ax = np.asarray(mv(jnp.asarray(x)))
     np.testing.assert_allclose(ax.reshape(3, -1), (full @ x.reshape(3, -1).T).T, atol=1e-12)
     # on fluid vectors: the reduced matrix, and zero on solids
     xf = system.extend(system.restrict(x))
-    af = np.asarray(op.mv(jnp.asarray(xf)))
+    af = np.asarray(mv(jnp.asarray(xf)))
     np.testing.assert_allclose(system.restrict(af), (reduced @ system.restrict(xf).T).T,
                                atol=1e-12)
     assert np.all(af[:, ~system.fluid] == 0)
