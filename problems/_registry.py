@@ -9,7 +9,7 @@ from typing import Any
 
 def _builders() -> dict[str, Callable[..., Any]]:
     # Imported here so that importing the registry stays cheap.
-    from sciml.problems import molecules, operator_learning, pde
+    from sciml.problems import atomistic, molecules, operator_learning, pde
     from sciml.problems.quantum_wells import FiniteBarrier, FiniteWell, InfiniteWell
 
     return {
@@ -27,6 +27,8 @@ def _builders() -> dict[str, Callable[..., Any]]:
         "burgers_periodic": operator_learning.BurgersPeriodic,
         "antiderivative": operator_learning.Antiderivative,
         "kohn_sham": molecules.KohnSham,
+        "emt": atomistic.EMTStructure,
+        "lj_cluster": atomistic.LJCluster,
     }
 
 

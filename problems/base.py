@@ -9,7 +9,9 @@ contract in an abstract subclass, and every concrete problem derives from exactl
 - `sciml.problems.operator_learning.OperatorLearningProblem`: operators with an
   input-function sampler and a reference solver;
 - `sciml.problems.molecules.ElectronicStructureProblem`: molecules with integrals, a DFT
-  grid and reference energies.
+  grid and reference energies;
+- `sciml.problems.atomistic.AtomisticProblem`: atomic structures with a reference
+  calculator (energy, forces, stress).
 
 Constructors check their parameters with `sciml.checks`: a `str` or `bool` is not a number
 (TypeError), NaN, infinities and values out of range are refused (ValueError), and every

@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 
 from sciml.problems import Problem, Reference, get_problem, problem_names
+from sciml.problems.atomistic import AtomisticProblem
 from sciml.problems.molecules import ElectronicStructureProblem
 from sciml.problems.operator_learning import OperatorLearningProblem
 from sciml.problems.pde import PDEProblem
 from sciml.problems.quantum_wells import QuantumWell
 
-FAMILIES = (QuantumWell, PDEProblem, OperatorLearningProblem, ElectronicStructureProblem)
+FAMILIES = (QuantumWell, PDEProblem, OperatorLearningProblem, ElectronicStructureProblem,
+            AtomisticProblem)
 
 
 def _real(v) -> bool:
@@ -105,6 +107,8 @@ def test_family_contract(problem):
         _check_pde(problem)
     elif isinstance(problem, ElectronicStructureProblem):
         _check_molecule(problem)
+    elif isinstance(problem, AtomisticProblem):
+        _check_atomistic(problem)
     else:
         _check_operator(problem)
 
@@ -118,3 +122,13 @@ def _check_molecule(p: ElectronicStructureProblem):
     assert float(system.weights.sum()) > 0 and np.all(np.isfinite(system.ao))
     energy, cycles = small.reference_energy(info)
     assert -1.2 < energy < -1.0 and cycles >= 1
+
+
+def _check_atomistic(p: AtomisticProblem):
+    atoms = p.build()
+    labels = p.labels()
+    assert len(atoms) > 1 and np.all(np.isfinite(atoms.positions))
+    assert np.isfinite(labels.energy) and labels.forces.shape == (len(atoms), 3)
+    assert labels.stress.shape == (3, 3) and labels.has_stress == bool(np.all(atoms.pbc))
+    # both references conserve momentum: the forces add up to zero
+    np.testing.assert_allclose(labels.forces.sum(0), 0.0, atol=1e-10)
