@@ -4,6 +4,9 @@
   graphs with dense, capacity-checked neighbour lists (vesin for data preparation).
 - `InvariantPotential` (three-body invariant message passing) and `MACE` (equivariant,
   higher body order, Clebsch–Gordan products), both `AbstractPotential`s.
+- `NeighbourSpec`: neighbour lists rebuilt under `jit` (cell list or all pairs), with an
+  overflow flag (`check_overflow`).
+- `SciMLCalculator`: an ASE calculator, so ASE's optimisers and MD drivers run a model.
 - `predict`: energy, forces (−∂E/∂x) and stress ((1/V) ∂E/∂ε) by autodiff.
 """
 
@@ -16,12 +19,15 @@ from sciml.potentials._graph import (
     neighbour_list,
     species_index,
 )
+from sciml.potentials._calculator import SciMLCalculator
+from sciml.potentials._jax_neighbours import DenseNeighbours, NeighbourSpec, check_overflow
 from sciml.potentials._models import AbstractPotential, InvariantPotential, MACE
 from sciml.potentials._predict import predict
 from sciml.potentials._radial import BesselBasis, PolynomialCutoff
 
 __all__ = [
     "AbstractPotential", "BesselBasis", "Graph", "InvariantPotential", "MACE",
-    "NeighbourOverflowError", "PolynomialCutoff", "batch_graphs", "check_positions",
+    "DenseNeighbours", "NeighbourOverflowError", "NeighbourSpec", "PolynomialCutoff",
+    "SciMLCalculator", "check_overflow", "batch_graphs", "check_positions",
     "graph_from_atoms", "neighbour_list", "predict", "species_index",
 ]
