@@ -11,6 +11,15 @@
 
 All three sample through the problems' one contract,
 `OperatorLearningProblem.sample(seed, indices, stream=, resolutions=)` (`sample_operator`).
+
+- `molecule_energies`: ragged (`atom` items); correlated energies of fixed molecule sets.
+- `atomic_structures`: ragged (`atom` items); EMT-labelled configurations of an fcc metal
+  (`sciml.problems.atomistic.AtomicStructures`: strained, defective, surface, cluster and
+  Langevin-MD structures in trajectories), per atom `numbers`, `positions` (Å), `forces`
+  (eV/Å), per structure `energy` (eV), `stress` (3x3, eV/Å³, masked by `has_stress`),
+  `cell`, `pbc`, `trajectory`, `kind`, `temperature`, `frame`. Checked on every read for
+  forces adding up to ~0 and atoms at least 0.5 Å apart (periodic images included).
+  `sciml.problems.atomistic.to_atoms` / `from_atoms` convert to labelled `ase.Atoms` and back.
 """
 
 from __future__ import annotations
@@ -89,6 +98,20 @@ def molecule_energies(problem, seed, stream, indices) -> dict[str, np.ndarray]:
         **{k: np.asarray(out[k], np.int64) for k in ("charge", "spin", "fci")},
         **{k: np.asarray(out[k], np.float64) for k in ("energy", "hf_energy")},
     }
+
+
+def atomic_structures(problem, seed, stream, indices) -> dict[str, np.ndarray]:
+    """Generator of `atomic_structures`: the problem's labelled configurations (each
+    trajectory run once per chunk) as flat arrays."""
+    from sciml.problems.atomistic import atoms_arrays
+
+    return atoms_arrays(problem.configurations(seed, stream, indices))
+
+
+def _physical_structures(ds: xr.Dataset, problem) -> str | None:
+    from sciml.problems.atomistic import structure_problems
+
+    return structure_problems(ds)
 
 
 def _correlation_lowers_the_energy(ds: xr.Dataset, problem) -> str | None:
@@ -183,6 +206,26 @@ def builtin_families() -> dict[str, Family]:
         execution=Execution("inline", chunk=16),
         sampling="train sample i is MoleculeEnergies.TRAIN[i], test sample i TEST[i]; no "
                  "randomness (the seed only names the file)",
+    ))
+    from sciml.problems.atomistic import VARIABLES, AtomicStructures
+
+    families.append(Family(
+        name="atomic_structures",
+        problem=AtomicStructures,
+        variables=tuple(Variable(name, dims, long_name, units=units, role=role, dtype=dtype)
+                        for name, dims, long_name, units, role, dtype in VARIABLES),
+        layout=RaggedLayout(item="atom", sizes={"xyz": 3, "vector": 3, "row": 3, "column": 3},
+                            note="an item is one atom; Å, eV, eV/Å, eV/Å³ (stress (1/V) "
+                                 "dE/d(strain), 3x3, labelled where has_stress)"),
+        generator=atomic_structures,
+        checks=(_physical_structures,),
+        # ~20 ms per sample (23-sample cycles of EMT labels and Langevin MD): chunks of two
+        # whole cycles; below 20 chunks a spawned worker's start-up (~3 s) is not worth it
+        execution=Execution("processes", chunk=46, min_parallel=920),
+        sampling="sample i of stream s (train 0, test 1) is frame f of trajectory t of a "
+                 "repeating cycle of trajectories (AtomicStructures.locate); trajectory t "
+                 "draws from SeedSequence(seed, spawn_key=(crc32(name), s, t)) and has id "
+                 "s * 1000000 + t: split by it, never by frame",
     ))
     return {f.name: f for f in families}
 

@@ -28,7 +28,8 @@ def counted(monkeypatch):
 
 
 def test_names_and_layout(tmp_path):
-    assert dataset_names() == ["antiderivative", "burgers_periodic", "darcy", "molecule_energies"]
+    assert dataset_names() == ["antiderivative", "atomic_structures", "burgers_periodic", "darcy",
+                               "molecule_energies"]
     ds = load("antiderivative", n_train=5, n_test=3, cache_dir=tmp_path)
     assert ds.sizes == {"sample": 8, "x": 100}
     assert list(ds.split.values) == ["train"] * 5 + ["test"] * 3
@@ -119,7 +120,8 @@ def test_burgers_resolutions_are_subsamples(tmp_path):
 def test_bad_requests(tmp_path):
     with pytest.raises(KeyError, match="unknown dataset 'darcyy'.*Did you mean 'darcy'"):
         load("darcyy", cache_dir=tmp_path)
-    with pytest.raises(KeyError, match="Known datasets: antiderivative, burgers_periodic"):
+    with pytest.raises(KeyError,
+                       match="Known datasets: antiderivative, atomic_structures, burgers_periodic"):
         load("navier_stokes", cache_dir=tmp_path)
     with pytest.raises(ValueError, match="no resolution 48; allowed: 16, 32, 64, 128"):
         load("darcy", resolution=48, cache_dir=tmp_path)
