@@ -1,8 +1,9 @@
 """Loops that drive `sciml` modules over `sciml.problems`; the public API is this file.
 
 Training: `fit` is the one driver; PINNs (`train_pinn`), eigen-PINNs (`solve_eigenstates`),
-neural operators (`train_operator`) and the DCDM network (`train_dcdm`) are losses handed
-to it, each returning a `TrainingResult`. Iterative solves: `CG`, `JacobiPCG` and `DCDM`
+neural operators (`train_operator`), the DCDM network (`train_dcdm`), neural functionals
+(`train_functional`) and interatomic potentials (`train_potential`) are losses handed to it,
+each returning a `TrainingResult`. Molecular dynamics: `run_md` (NVE, `Langevin`). Iterative solves: `CG`, `JacobiPCG` and `DCDM`
 run under `lineax.linear_solve`; the Kohn–Sham SCF (`solve_scf`, `DIIS`) under
 `optimistix.fixed_point`. Outcomes of both come from `RESULTS`.
 """
@@ -26,6 +27,7 @@ from sciml.solvers._eigen_pinn import (
     solve_eigenstates,
 )
 from sciml.solvers._evaluate import predict, relative_l2
+from sciml.solvers._md import Langevin, MDResult, run_md
 from sciml.solvers._operator_learning import (
     OperatorConfig,
     OperatorResult,
@@ -44,6 +46,17 @@ from sciml.solvers._pinn import (
     error_quadrature,
     reference_error,
     train_pinn,
+)
+from sciml.solvers._potential_training import (
+    PotentialResult,
+    PotentialTrainingConfig,
+    evaluate_potential,
+    fit_statistics,
+    labels,
+    parameter_ema,
+    potential_loss,
+    structures_to_ragged,
+    train_potential,
 )
 from sciml.solvers._result import RESULTS, TrainingResult
 from sciml.solvers._sampling import (
@@ -88,6 +101,9 @@ from sciml.solvers._train import (
 )
 
 __all__ = [
+    "Langevin", "MDResult", "run_md", "PotentialResult", "PotentialTrainingConfig",
+    "evaluate_potential", "fit_statistics", "labels", "parameter_ema", "potential_loss",
+    "structures_to_ragged", "train_potential",
     "DIIS", "SCFAux", "SCFConvergenceError", "SCFSolution", "coulomb_exchange", "density",
     "electronic_energy", "kohn_sham_fock", "scf_map", "solve_scf",
     "FunctionalTrainingConfig", "energy_loss", "scf_energies", "train_functional",
