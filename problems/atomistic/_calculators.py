@@ -25,7 +25,7 @@ from sciml.problems.atomistic._structures import FCC_METALS, check_structure
 EMT_ELEMENTS = FCC_METALS
 
 
-def emt(atoms: Atoms | None = None):
+def emt(atoms: Atoms | None = None) -> Calculator:
     """A fresh ASE `EMT` calculator; with `atoms`, their elements are checked first."""
     from ase.calculators.emt import EMT
 

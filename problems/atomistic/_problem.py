@@ -10,6 +10,7 @@ import abc
 
 import numpy as np
 from ase import Atoms
+from ase.calculators.calculator import Calculator
 
 from sciml import checks
 from sciml.problems.atomistic._calculators import (
@@ -37,7 +38,7 @@ class AtomisticProblem(Problem):
     def build(self) -> Atoms: ...
 
     @abc.abstractmethod
-    def calculator(self): ...
+    def calculator(self) -> Calculator: ...
 
     def labels(self) -> Labels:
         """The reference labels of `build()`'s structure."""
@@ -89,7 +90,7 @@ class EMTStructure(AtomisticProblem):
         return static_structure(self.metal, self.kind, rng, option=option,
                                 max_strain=self.max_strain, rattle=self.rattle)
 
-    def calculator(self):
+    def calculator(self) -> Calculator:
         return emt()
 
 
@@ -128,5 +129,5 @@ class LJCluster(AtomisticProblem):
     def build(self) -> Atoms:
         return lj_cluster_minimum(self.n).atoms
 
-    def calculator(self):
+    def calculator(self) -> Calculator:
         return LennardJones()
