@@ -28,6 +28,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from sciml import checks
+
 _NORMALIZATIONS = ("component", "integral")
 
 
@@ -54,6 +56,8 @@ def _grid(degree: int) -> tuple[np.ndarray, np.ndarray]:
         axis=-1,
     ).reshape(-1, 3)
     weights = np.repeat(w_theta, n_phi) * (2 * np.pi / n_phi)
+    points.setflags(write=False)  # cached and shared: read-only
+    weights.setflags(write=False)
     return points, weights
 
 
@@ -68,16 +72,13 @@ def _matrices(
     are the coefficients of the projection onto the basis (‖Y‖² = 4π for "component",
     1 for "integral").
     """
-    points, weights = _grid(degree)
-    lmax = max(lmax_in, lmax_out)
-    # Built at trace time if called under jit: evaluate now, in float64 whatever the
-    # global x64 setting, so float64 callers get exact matrices.
-    with jax.ensure_compile_time_eval(), jax.enable_x64(True):
-        sh = e3nn.spherical_harmonics(
-            e3nn.s2_irreps(lmax), jnp.asarray(points), normalize=True, normalization=normalization
-        )
-        sh = np.asarray(sh.array, dtype=np.float64)  # (N, (lmax + 1)²)
-    norm2 = 4 * np.pi if normalization == "component" else 1.0
+    _, weights = _grid(degree)
+    sh = _sh_on_grid(degree, max(lmax_in, lmax_out))
+    if normalization == "component":
+        norm2 = 4 * np.pi
+    else:  # orthonormal: Y_integral = Y_component / √(4π)
+        sh = sh / np.sqrt(4 * np.pi)
+        norm2 = 1.0
     to_grid = np.ascontiguousarray(sh[:, : (lmax_in + 1) ** 2].T)
     from_grid = np.ascontiguousarray(weights[:, None] * sh[:, : (lmax_out + 1) ** 2] / norm2)
     to_grid.setflags(write=False)
@@ -85,14 +86,42 @@ def _matrices(
     return to_grid, from_grid
 
 
+@functools.lru_cache(maxsize=128)
+def _sh_on_grid(degree: int, lmax: int) -> np.ndarray:
+    """e3nn's component-normalised Y_lm, l ≤ lmax, at the points of the grid for `degree`:
+    (N, (lmax + 1)²) float64 numpy."""
+    points, _ = _grid(degree)
+    # Built at trace time if called under jit: evaluate now, in float64 whatever the
+    # global x64 setting, so float64 callers get exact matrices. In fixed chunks of points,
+    # so one compilation per lmax serves every grid (it takes ~1 s at lmax 6).
+    chunk = _SH_CHUNK
+    padded = np.concatenate([points, np.tile([0.0, 0.0, 1.0], (-len(points) % chunk, 1))])
+    with jax.ensure_compile_time_eval(), jax.enable_x64(True):
+        sh = [np.asarray(_spherical_harmonics(jnp.asarray(padded[i: i + chunk]), lmax))
+              for i in range(0, len(padded), chunk)]
+    return np.concatenate(sh)[: len(points)].astype(np.float64)
+
+
+_SH_CHUNK = 128
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _spherical_harmonics(points: Array, lmax: int) -> Array:
+    # jitted: one compilation instead of dozens of op-by-op dispatches
+    return e3nn.spherical_harmonics(
+        e3nn.s2_irreps(lmax), points, normalize=True, normalization="component"
+    ).array
+
+
 def _check_sphere_irreps(irreps: e3nn.Irreps, name: str, lmax: int | None = None) -> list[int]:
     """The degrees l of a natural-parity, multiplicity-one irreps, in order; else raises."""
     bad = [str(ir) for mul, ir in irreps if ir.p != (-1) ** ir.l]
     if bad:
         raise ValueError(
-            f"Gaunt product: {name} has irreps {irreps}, of which {' '.join(bad)} have parity "
-            "-(-1)^l. Only natural parity (0e, 1o, 2e, 3o, …) is a function on the sphere. Use "
-            "cg_product for these, or drop them (x.filter(keep=...)) before the Gaunt product."
+            f"Gaunt product: {name} has irreps {irreps}, where {'+'.join(bad)} "
+            f"{'has' if len(bad) == 1 else 'have'} parity -(-1)^l. Only natural parity (0e, 1o, "
+            "2e, 3o, ...) is a function on the sphere: use cg_product for these irreps, or drop "
+            f"them (x.filter(drop=\"{'+'.join(bad)}\")) before the Gaunt product."
         )
     multi = [f"{mul}x{ir}" for mul, ir in irreps if mul != 1]
     if multi:
@@ -163,18 +192,18 @@ class GauntProduct(eqx.Module):
     lmax1: int = eqx.field(static=True)
     lmax2: int = eqx.field(static=True)
     lmax_out: int = eqx.field(static=True)
-    normalization: str = eqx.field(static=True, default="component")
+    normalization: str = eqx.field(static=True)
 
-    def __check_init__(self):
-        for name in ("lmax1", "lmax2", "lmax_out"):
-            value = getattr(self, name)
-            if not isinstance(value, int | np.integer) or value < 0:
-                raise ValueError(f"GauntProduct: {name} must be an int ≥ 0, got {value!r}.")
-        if self.normalization not in _NORMALIZATIONS:
+    def __init__(self, lmax1: int, lmax2: int, lmax_out: int, normalization: str = "component"):
+        self.lmax1 = checks.integer("lmax1", lmax1, low=0)
+        self.lmax2 = checks.integer("lmax2", lmax2, low=0)
+        self.lmax_out = checks.integer("lmax_out", lmax_out, low=0)
+        if normalization not in _NORMALIZATIONS:
             raise ValueError(
                 f"GauntProduct: normalization must be one of {_NORMALIZATIONS}, "
-                f"got {self.normalization!r}."
+                f"got {normalization!r}."
             )
+        self.normalization = normalization
 
     @property
     def degree(self) -> int:
