@@ -271,9 +271,12 @@ class GauntProduct(eqx.Module):
             ) from None
         # The pointwise product on the grid is the whole coupling of all paths at once.
         fx = self._to_grid(x, "x", self.lmax1)
-        fy = self._to_grid(y, "y", self.lmax2)
-        dtype = jnp.result_type(fx, fy)
-        return self.from_grid((fx * fy).astype(dtype))
+        if y is x:  # a square (as in body-order expansions) needs one transform, not two
+            _check_sphere_irreps(y.irreps, "y", self.lmax2)
+            fy = fx
+        else:
+            fy = self._to_grid(y, "y", self.lmax2)
+        return self.from_grid(fx * fy)
 
 
 def _float_dtype(a) -> jnp.dtype:
@@ -291,10 +294,8 @@ def gaunt_product(
     """Gaunt tensor product of `x` and `y` up to `lmax_out` (default: lmax x + lmax y).
 
     Shorthand for `GauntProduct(x.irreps.lmax, y.irreps.lmax, lmax_out, normalization)(x, y)`;
-    see `GauntProduct` for shapes, normalisation and the method. A model should build the
-    `GauntProduct` once instead (the matrices are cached either way, so this only saves
-    the validation).
-    """
+    see `GauntProduct` for shapes, normalisation and the method. The grid matrices are
+    cached, so building the module on each call is cheap; a model holds a `GauntProduct`."""
     for name, a in (("x", x), ("y", y)):
         if not isinstance(a, e3nn.IrrepsArray):
             raise TypeError(

@@ -200,6 +200,8 @@ def test_leading_axes_broadcast_jit_vmap_and_float32(rng):
     out32 = product(x.astype(jnp.float32), y.astype(jnp.float32))
     assert out32.dtype == jnp.float32
     np.testing.assert_allclose(out32.array, out.array, atol=1e-5)
+    square = GauntProduct(2, 2, 4)  # x ⊙ x takes one transform to the grid
+    np.testing.assert_allclose(square(x, x).array, square(x, x * 1.0).array, atol=1e-14)
     # no trainable leaves: an optimiser sees nothing in the module
     assert jax.tree_util.tree_leaves(product) == []
 
