@@ -310,11 +310,16 @@ class MACE(AbstractPotential):
             paths = self.conv_paths[t]
             r = self.radial[t](radial).reshape(*radial.shape[:2], C, len(paths))
             r = r * mask[..., None, None]
+            hj = {k: v[graph.neighbours] for k, v in up.items()}          # (n, K, C, 2l+1)
             a = {}
             for p, (k1, k2, k3) in enumerate(paths):
-                hj = up[k1][graph.neighbours]                               # (n, K, C, 2l1+1)
-                cg = _cg(k1[0], k2[0], k3[0], vectors.dtype)
-                term = jnp.einsum("nkc,nkci,nkj,ijo->nco", r[..., p], hj, ys[k2[0]], cg)
+                if k1[0] == 0:  # scalar input: √(2l+1)·CG(0, l, l) is the identity
+                    term = jnp.einsum("nkc,nkc,nko->nco", r[..., p], hj[k1][..., 0],
+                                      ys[k2[0]])
+                else:
+                    cg = _cg(k1[0], k2[0], k3[0], vectors.dtype)
+                    yc = jnp.einsum("nkj,ijo->nkio", ys[k2[0]], cg)          # channel-free
+                    term = jnp.einsum("nkc,nkci,nkio->nco", r[..., p], hj[k1], yc)
                 a[k3] = a[k3] + term if k3 in a else term
             a = {k: jnp.einsum("ncm,cd->ndm", v / self.avg_neighbours, self.w_a[t][k])
                  for k, v in a.items()}

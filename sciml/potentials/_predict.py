@@ -33,8 +33,10 @@ def predict(model, graph: Graph, *, forces: bool = True, stress: bool = False
     out = {"energy": energy}
     if stress:
         g_pos, g_strain = grads
-        volume = jnp.abs(jnp.linalg.det(graph.cells))
-        out["stress"] = g_strain / jnp.where(volume > 0, volume, jnp.nan)[:, None, None]
+        volume = jnp.abs(jnp.linalg.det(graph.cells))[:, None, None]
+        # divide by a safe volume: a NaN in the unselected branch would poison gradients
+        out["stress"] = jnp.where(volume > 0, g_strain / jnp.where(volume > 0, volume, 1.0),
+                                  jnp.nan)
     else:
         g_pos = grads
     if forces:
