@@ -296,11 +296,12 @@ def test_overflow_sets_the_flag_and_raises_under_jit(cell_list):
     if cell_list:  # a full cell of the cell list is an overflow too
         tight = NeighbourSpec(atoms.cell[:], atoms.pbc, 5.5, 96, len(atoms), cell_capacity=8)
         assert bool(jax.jit(tight.build)(x, c).overflow)
-    with pytest.raises(NeighbourOverflowError, match="54 neighbours within 5.5 Å, more than the capacity 20"):
+    with pytest.raises(NeighbourOverflowError,
+                       match="54 neighbours within 5.5 Å, more than the capacity 20"):
         neighbour_list(atoms.positions, atoms.cell[:], atoms.pbc, 5.5, capacity=20)
 
 
-# --- 6. bad input ----------------------------------------------------------------------------------
+# --- 6. bad input ---------------------------------------------------------------------------------
 
 
 def test_unknown_element_is_named():
@@ -332,7 +333,7 @@ def test_bad_positions_are_refused():
         calc_atoms.get_forces()
 
 
-# --- 7. the ASE calculator -------------------------------------------------------------------------
+# --- 7. the ASE calculator ------------------------------------------------------------------------
 
 
 def test_calculator_equals_predict_in_voigt_order(model):
