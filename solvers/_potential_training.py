@@ -224,7 +224,8 @@ def evaluate_potential(model, data: Ragged, batch_size: int = 8) -> dict[str, fl
     for lo in range(0, n, bs):
         idx = np.arange(lo, min(lo + bs, n))
         real = len(idx)
-        idx = np.concatenate([idx, np.full(bs - real, idx[-1])])  # one compiled shape
+        # one compiled shape: fill with the smallest structure, which always fits
+        idx = np.concatenate([idx, np.full(bs - real, np.argmin(data.sizes))])
         batch = padded_batch(data, idx, capacity)
         out = jax.device_get(step(model, batch))
         seg, forces = np.asarray(batch.segment), np.asarray(batch.items["forces"])

@@ -20,6 +20,7 @@ from sciml.potentials._graph import (
     species_index,
 )
 from sciml.potentials._calculator import SciMLCalculator
+from sciml.potentials._io import load_potential, pretrained, save_potential
 from sciml.potentials._jax_neighbours import DenseNeighbours, NeighbourSpec, check_overflow
 from sciml.potentials._models import AbstractPotential, InvariantPotential, MACE
 from sciml.potentials._predict import predict
@@ -28,6 +29,6 @@ from sciml.potentials._radial import BesselBasis, PolynomialCutoff
 __all__ = [
     "AbstractPotential", "BesselBasis", "Graph", "InvariantPotential", "MACE",
     "DenseNeighbours", "NeighbourOverflowError", "NeighbourSpec", "PolynomialCutoff",
-    "SciMLCalculator", "check_overflow", "batch_graphs", "check_positions",
+    "SciMLCalculator", "check_overflow", "load_potential", "pretrained", "save_potential", "batch_graphs", "check_positions",
     "graph_from_atoms", "neighbour_list", "predict", "species_index",
 ]

@@ -108,6 +108,12 @@ class NeighbourSpec(eqx.Module):
 
     def _all_pairs(self, positions, cell):
         n = positions.shape[0]
+        wrap = jnp.zeros_like(positions)
+        if any(self.pbc):  # search from wrapped positions: the image range assumes them
+            periodic = jnp.asarray(self.pbc)
+            frac = positions @ jnp.linalg.inv(jnp.where(periodic[:, None], cell, jnp.eye(3)))
+            wrap = jnp.where(periodic, jnp.floor(frac), 0.0)
+            positions = positions - wrap @ cell
         images = jnp.asarray(np.array(self.images), positions.dtype)    # (I, 3)
         offsets = images @ cell                                         # (I, 3)
         cand = positions[None, :, None, :] + offsets[None, None] - positions[:, None, None, :]
@@ -116,6 +122,8 @@ class NeighbourSpec(eqx.Module):
         image = jnp.broadcast_to(jnp.tile(images, (n, 1))[None], (n, n * len(self.images), 3))
         zero = np.all(np.array(self.images) == 0, axis=1)
         self_pair = (j == jnp.arange(n)[:, None]) & jnp.tile(jnp.asarray(zero), n)[None]
+        # back to the caller's positions: r_ij = x_j − x_i + (S − wrap_j + wrap_i)·cell
+        image = image - wrap[j] + wrap[:, None, :]
         return self._compact(d2, j, image, self_pair)
 
     def _cell_list(self, positions, cell):
@@ -132,7 +140,8 @@ class NeighbourSpec(eqx.Module):
         order = jnp.argsort(cid, stable=True)
         sorted_c = cid[order]
         first = jnp.searchsorted(sorted_c, sorted_c, side="left")
-        rank = jnp.zeros(n, jnp.int32).at[order].set(jnp.arange(n) - first)
+        rank = jnp.zeros(n, jnp.int32).at[order].set(
+            jnp.arange(n, dtype=jnp.int32) - first.astype(jnp.int32))
         cell_overflow = jnp.any(rank >= self.cell_capacity)
         table = jnp.full((n_cells, self.cell_capacity), -1, jnp.int32)
         table = table.at[cid, rank].set(jnp.arange(n, dtype=jnp.int32), mode="drop")

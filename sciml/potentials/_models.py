@@ -46,6 +46,16 @@ class AbstractPotential(eqx.Module):
         """Σ_t readout_t, the learned part of each atom's energy (dimensionless)."""
         raise NotImplementedError
 
+    def describe(self) -> dict:
+        """The constructor's arguments (JSON-able) that rebuild this model's structure."""
+        names = {"InvariantPotential": ("r_cut", "channels", "layers", "l_max", "n_basis",
+                                        "radial_width", "avg_neighbours"),
+                 "MACE": ("r_cut", "channels", "max_ell", "hidden_l", "correlation", "layers",
+                          "n_basis", "radial_width", "avg_neighbours", "product")}
+        cls = type(self).__name__
+        return {"class": cls, "species": list(self.species),
+                "dtype": str(self.e0.dtype), **{k: getattr(self, k) for k in names[cls]}}
+
     def atomic_energies(self, graph: Graph, positions=None, cells=None) -> Float[Array, " n"]:
         """Per-atom energies, eV `(n_atoms,)`; 0 on padding. Positions and cells default to
         the graph's (pass strained ones for the stress)."""
@@ -116,6 +126,8 @@ class InvariantPotential(AbstractPotential):
     l_max: int = eqx.field(static=True)
     n_basis: int = eqx.field(static=True)
     avg_neighbours: float = eqx.field(static=True)
+    layers: int = eqx.field(static=True)
+    radial_width: int = eqx.field(static=True)
     embedding: Array
     radial: list
     update: list
@@ -129,6 +141,7 @@ class InvariantPotential(AbstractPotential):
         dtype = dtype or jnp.zeros(()).dtype
         self.species, self.r_cut, self.channels = tuple(int(z) for z in species), float(r_cut), channels
         self.l_max, self.n_basis, self.avg_neighbours = l_max, n_basis, float(avg_neighbours)
+        self.layers, self.radial_width = layers, radial_width
         keys = jax.random.split(key, 3 * layers + 1)
         self.embedding = jax.random.normal(keys[0], (len(self.species), channels), dtype)
         self.radial = [_MLP([n_basis, radial_width, channels * (l_max + 1)], k, dtype,
@@ -214,6 +227,8 @@ class MACE(AbstractPotential):
     n_basis: int = eqx.field(static=True)
     avg_neighbours: float = eqx.field(static=True)
     product: str = eqx.field(static=True)
+    layers: int = eqx.field(static=True)
+    radial_width: int = eqx.field(static=True)
     layer_irreps: tuple = eqx.field(static=True)  # per layer: (inputs, A, outputs) keys
     conv_paths: tuple = eqx.field(static=True)
     prod_paths: tuple = eqx.field(static=True)   # per layer, per order ν >= 2
@@ -243,6 +258,7 @@ class MACE(AbstractPotential):
         self.channels, self.max_ell, self.hidden_l = channels, max_ell, hidden_l
         self.correlation, self.n_basis, self.product = correlation, n_basis, product
         self.avg_neighbours = float(avg_neighbours)
+        self.layers, self.radial_width = layers, radial_width
         C, S = channels, len(self.species)
         sh = _irreps(max_ell)
         a_keys = sh  # MACE's interaction irreps: the spherical harmonics' (channels each)

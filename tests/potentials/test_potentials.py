@@ -257,8 +257,6 @@ def test_all_pairs_search_equals_vesin():
     _compare(atoms, 5.5, 96, cell_list=False)
 
 
-@pytest.mark.xfail(strict=True, reason="all-pairs search takes images ±ceil(r/h) without "
-                   "wrapping: pairs of atoms more than ~1.5 cells outside are missed")
 def test_all_pairs_search_with_unwrapped_atoms_equals_vesin():
     atoms = cu_cell()
     atoms.positions[0] += 2 * atoms.cell[0] - atoms.cell[1]  # an MD trajectory's unwrapped atom
@@ -273,8 +271,6 @@ def test_cell_list_equals_vesin_with_unwrapped_atoms():
     _compare(atoms, 5.5, 96, cell_list=True)
 
 
-@pytest.mark.xfail(strict=True, reason="_cell_list scatters int64 ranks (jnp.arange under x64) "
-                   "into an int32 array: a FutureWarning now, an error in future JAX")
 @pytest.mark.filterwarnings("error:scatter inputs have incompatible types:FutureWarning")
 def test_cell_list_has_no_dtype_promotion_warning():
     atoms = bulk("Cu", "fcc", a=3.61, cubic=True).repeat(5)  # a shape not traced elsewhere

@@ -107,9 +107,6 @@ def test_small_capacity_and_bad_input_raise(model, atoms):
         Langevin(-1.0)
 
 
-@pytest.mark.xfail(strict=True, reason="the first neighbour list (all-pairs search) misses "
-                   "pairs of an atom more than ~1.4 cells outside the cell: run_md wraps "
-                   "positions only at rebuilds")
 def test_md_starts_from_unwrapped_positions(model, atoms):
     atoms.positions[0] += 2 * atoms.cell[0]  # e.g. the last frame of an unwrapped trajectory
     run = run_md(model, atoms, 1, record_every=1)

@@ -107,9 +107,6 @@ def test_padded_batches_reproduce_predict_and_the_loss_vanishes(kind):
         assert all(bool(jnp.all(jnp.isfinite(x))) for x in leaves)
 
 
-@pytest.mark.xfail(strict=True, reason="evaluate_potential pads a short last batch by "
-                   "repeating its last structure, which can exceed the capacity (the sum of "
-                   "the batch_size largest sizes): sizes [4, 1, 13], batch_size 2 -> 26 > 17")
 def test_evaluate_potential_with_a_large_last_structure():
     model = _model("invariant")
     data = structures_to_ragged(_self_labelled(model), SPECIES, R_CUT, capacity=CAP)

@@ -1,0 +1,83 @@
+"""Saving and loading potentials without pickle (sealed `sciml.io` checkpoints).
+
+The file holds the parameters, the model's structure (`AbstractPotential.describe`) and the
+caller's provenance (the training command, data and measured errors); `load_potential`
+rebuilds the model from the structure and verifies every checksum before use.
+`pretrained(name)` loads a model shipped in `sciml/potentials/weights/`.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from sciml.io import load_checkpoint, save_checkpoint
+from sciml.potentials._models import MACE, AbstractPotential, InvariantPotential
+
+_KIND = "sciml.potentials.AbstractPotential"
+_CLASSES = {"MACE": MACE, "InvariantPotential": InvariantPotential}
+
+
+def save_potential(path: str | os.PathLike[str], model: AbstractPotential,
+                   provenance: dict[str, Any] | None = None) -> None:
+    """Write `model` to `path` atomically, with `provenance` (JSON-able) in its header."""
+    if not isinstance(model, AbstractPotential):
+        raise TypeError(f"save_potential saves an AbstractPotential, got {type(model).__name__}")
+    save_checkpoint(path, model, {"kind": _KIND, "config": model.describe(),
+                                  "provenance": provenance or {}})
+
+
+class _Stop(Exception):
+    pass
+
+
+def load_potential(path: str | os.PathLike[str]) -> tuple[AbstractPotential, dict[str, Any]]:
+    """The potential stored at `path` and its provenance.
+
+    Raises:
+        FileNotFoundError: no file there; `sciml.io.IntegrityError`: the file changed;
+        ValueError: it holds something other than a potential.
+    """
+    path = Path(path)
+    found: dict[str, Any] = {}
+
+    def read_header(meta):  # first pass: verify the file, read the structure
+        if meta.get("kind") != _KIND or not isinstance(meta.get("config"), dict):
+            raise ValueError(f"{path} holds a {meta.get('kind')!r}, not a potential")
+        found.update(meta)
+        raise _Stop
+
+    try:
+        load_checkpoint(path, None, read_header)
+    except _Stop:
+        pass
+    config = dict(found["config"])
+    try:
+        cls = _CLASSES[config.pop("class")]
+        dtype = jnp.dtype(config.pop("dtype"))
+        species = config.pop("species")
+        like = cls(species, **config, dtype=dtype, key=jax.random.key(0))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{path}: its model configuration {found['config']} is not valid "
+                         f"({e})") from None
+    model, meta = load_checkpoint(path, like)
+    return model, meta.get("provenance", {})
+
+
+def pretrained(name: str = "cu-mace") -> tuple[AbstractPotential, dict[str, Any]]:
+    """A potential shipped with sciml and its provenance: "cu-mace" / "cu-invariant" (EMT
+    copper, trained by the `atomistic.cu.potentials` validation case; the header records
+    the command and errors)."""
+    names = sorted(p.name.removesuffix(".ckpt") for p in
+                   (resources.files("sciml.potentials") / "weights").iterdir()
+                   if p.name.endswith(".ckpt"))
+    if name not in names:
+        raise ValueError(f"no shipped potential {name!r}; available: {names}")
+    ref = resources.files("sciml.potentials") / "weights" / f"{name}.ckpt"
+    with resources.as_file(ref) as path:
+        return load_potential(path)
