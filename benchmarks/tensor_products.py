@@ -53,12 +53,15 @@ from _common import RESULTS, meta, write_json  # noqa: E402
 NAME = "tensor_products"
 BATCH = 256
 SIZES = {
-    "small": dict(ls=(1, 2, 3), double_ls=(1, 2), rounds=3, calls=20),
-    "full": dict(ls=(1, 2, 3, 4, 5, 6), double_ls=(1, 2, 3, 4, 5, 6), rounds=7, calls=40),
+    "small": dict(ls=(1, 2, 3), double_ls=(1, 2), big_ls=(), rounds=3, calls=20),
+    "full": dict(ls=(1, 2, 3, 4, 5, 6), double_ls=(1, 2, 3, 4, 5, 6), big_ls=(2, 4, 6),
+                 rounds=7, calls=40),
 }
 ROUTES = ("gaunt", "gaunt-separable", "gaunt-halved", "cg_product", "e3nn CG", "e3nn s2grid",
           "e3nn s2grid (matmul)")
 DOUBLE_ROUTES = ("gaunt", "e3nn CG", "e3nn s2grid")  # output up to 2L
+BIG_BATCH = 4096  # the three Gaunt formulations again, at a model's row count
+BIG_ROUTES = ("gaunt", "gaunt-separable", "gaunt-halved")
 NOTES = [
     "`gaunt` and both `e3nn s2grid` routes compute the same thing: the coefficients of the "
     "pointwise product of the two functions on the sphere, projected on l ≤ lout. Ours with "
@@ -265,14 +268,14 @@ def weighted_cg_paths(L: int, lout: int, cg_out):
 # =========================================================================================
 # timing
 # =========================================================================================
-def bench_case(L: int, lout: int, names, rounds: int, calls: int) -> dict:
+def bench_case(L: int, lout: int, names, rounds: int, calls: int, batch: int = BATCH) -> dict:
     import jax
     import jax.numpy as jnp
 
     rng = np.random.default_rng(L)
     n = (L + 1) ** 2
-    x = jnp.asarray(rng.standard_normal((BATCH, n)), jnp.float32)
-    y = jnp.asarray(rng.standard_normal((BATCH, n)), jnp.float32)
+    x = jnp.asarray(rng.standard_normal((batch, n)), jnp.float32)
+    y = jnp.asarray(rng.standard_normal((batch, n)), jnp.float32)
     routes = make_routes(L, lout, names)
     fns, outs, compile_s = {}, {}, {}
     for name, f in routes.items():
@@ -318,7 +321,7 @@ def bench_case(L: int, lout: int, names, rounds: int, calls: int) -> dict:
     from sciml.equivariant import GauntProduct
 
     n_theta, n_phi = GauntProduct(L, L, lout).grid_shape
-    row = dict(L=L, lout=lout, grid=[n_theta, n_phi], n_grid=n_theta * n_phi,
+    row = dict(L=L, lout=lout, batch=batch, grid=[n_theta, n_phi], n_grid=n_theta * n_phi,
                cg_out_dim=int(outs["e3nn CG"].shape[-1]) if "e3nn CG" in outs else None,
                loadavg_start=load_start, loadavg_end=load_end, compile_s=compile_s,
                rel_error_vs_gaunt=errors, us={}, us_iqr={})
@@ -328,7 +331,7 @@ def bench_case(L: int, lout: int, names, rounds: int, calls: int) -> dict:
             row["us"].setdefault(name, {})[mode] = float(np.median(us))
             q1, q3 = np.percentile(us, [25, 75])
             row["us_iqr"].setdefault(name, {})[mode] = [float(q1), float(q3)]
-    log(f"L={L} lout={lout} load {load_start[0]:.2f}→{load_end[0]:.2f}: " + "; ".join(
+    log(f"L={L} lout={lout} batch={batch} load {load_start[0]:.2f}→{load_end[0]:.2f}: " + "; ".join(
         f"{k} {v['fwd']:.0f}/{v['fwd+bwd']:.0f}" for k, v in row["us"].items()))
     return row
 
@@ -373,7 +376,7 @@ def targets(rows) -> list[str]:
             "target |", "|---|---|---|---|---|---|", *out]
 
 
-def markdown(info: dict, rows: list, double_rows: list) -> str:
+def markdown(info: dict, rows: list, double_rows: list, big_rows: list = ()) -> str:
     m = info["machine"]
     v = m["versions"]
     lines = [
@@ -398,6 +401,12 @@ def markdown(info: dict, rows: list, double_rows: list) -> str:
     if double_rows:
         lines += ["## Output up to 2L (the whole product)", "",
                   *table(double_rows, info["double_routes"]), ""]
+    if big_rows:
+        lines += [f"## The Gaunt formulations at batch {info['big_batch']} (output up to L)", "",
+                  f"Medians of {max(1, info['rounds'] // 2)} × {info['calls'] // 2} calls; "
+                  "a model's row count (atoms × channels), where flops rather than "
+                  "per-call overheads decide.", "",
+                  *table(big_rows, info["big_routes"]), ""]
     lines += [
         "## Targets", "",
         "Gaunt faster than e3nn-jax's CG product from L = 3 up, and not slower than e3nn's "
@@ -446,8 +455,11 @@ def main(argv=None) -> None:
     rows = [bench_case(L, L, ROUTES, cfg["rounds"], cfg["calls"]) for L in cfg["ls"]]
     double_rows = [bench_case(L, 2 * L, DOUBLE_ROUTES, cfg["rounds"], cfg["calls"])
                    for L in cfg["double_ls"]]
+    big_rows = [bench_case(L, L, BIG_ROUTES, max(1, cfg["rounds"] // 2), cfg["calls"] // 2,
+                           batch=BIG_BATCH) for L in cfg["big_ls"]]
     info = meta(size=args.size, batch=BATCH, dtype="float32", rounds=cfg["rounds"],
                 calls=cfg["calls"], routes=list(ROUTES), double_routes=list(DOUBLE_ROUTES),
+                big_batch=BIG_BATCH, big_routes=list(BIG_ROUTES),
                 max_load=args.max_load, waited_s=waited, loadavg_start=load0,
                 loadavg_end=os.getloadavg(), xla_flags=os.environ.get("XLA_FLAGS", ""),
                 jax_devices=[str(d) for d in jax.devices()], git=git_commit(), notes=NOTES,
@@ -457,10 +469,11 @@ def main(argv=None) -> None:
     info["machine"] = machine(("sciml", "jax", "jaxlib", "equinox", "e3nn-jax", "numpy"))
     args.out_dir.mkdir(parents=True, exist_ok=True)
     stem = args.out_dir / f"{NAME}-{args.size}"
-    write_json(stem.with_suffix(".json"), {**info, "rows": rows, "double_rows": double_rows})
+    write_json(stem.with_suffix(".json"), {**info, "rows": rows, "double_rows": double_rows,
+                                           "big_rows": big_rows})
     from sciml.io import atomic_write_text
 
-    atomic_write_text(stem.with_suffix(".md"), markdown(info, rows, double_rows))
+    atomic_write_text(stem.with_suffix(".md"), markdown(info, rows, double_rows, big_rows))
     log(f"wrote {stem}.{{json,md}} in {info['wall_s'] / 60:.1f} min")
 
 
