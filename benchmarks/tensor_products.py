@@ -78,9 +78,10 @@ NOTES = [
     "in φ when d + 1 is even.",
     "Why dense matmuls for `gaunt`: at these sizes (≤ 49 coefficients, ≤ 190 grid points at "
     "L = 6, lout = L) XLA:CPU runs the three GEMMs close to peak; the separable transform "
-    "(≈ 3× fewer flops at L = 6) and the halved one (2× fewer) pay more for their per-m "
-    "batched matmuls, gathers, scatters and transposes than they save (compare the "
-    "columns).",
+    "(≈ 3× fewer flops at L = 6) and the halved one (2× fewer) mostly pay more for their "
+    "per-m batched matmuls, gathers, scatters and transposes than they save (compare the "
+    "columns; the halved form can win at L = 6 with 256 rows, not with 4096 rows, and not "
+    "in the backward pass there).",
 ]
 
 

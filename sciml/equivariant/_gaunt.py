@@ -163,12 +163,15 @@ class GauntProduct(eqx.Module):
     broadcast as in `cg_product`, so `(n_atoms, channels)` or `(n_edges, channels)`
     features go in as they are, and it works under `jit`, `grad` and `vmap`.
 
-    Why dense matrices: they were measured against the separable form (Legendre transform
-    in θ, then a DFT in φ, ≈ 3× fewer flops at L = 6) and against a form halving the work by
-    the grid's θ ↔ π − θ symmetry. At these sizes (≤ 49 coefficients, ≤ 190 points, batches
-    ≥ 256) XLA:CPU runs three GEMMs near peak while the other two pay for gathers,
-    transposes and small batched matmuls, and were slower at every L from 1 to 6
-    (`benchmarks/tensor_products.py`, results in `benchmarks/results/`).
+    Why dense matrices (`benchmarks/results/tensor_products-full.md`): against the
+    separable form (Legendre transform in θ per m, then a DFT in φ; ≈ 3× fewer flops at
+    L = 6) and a form halving each matmul by the grid's θ ↔ π − θ symmetry. At these sizes
+    (≤ 49 coefficients, ≤ 190 points) XLA:CPU runs the three GEMMs near peak, while the
+    others pay for gathers, scatters, transposes and small batched matmuls. The separable
+    form was slower at every L (1.5-4×). The halved one was slower forward + backward at
+    every L but one, L = 6 with 256 rows (1.3× faster there); with 4096 rows its forward
+    was within ±20 % and its backward 1.5× slower. Dense is kept: simpler, and fastest
+    where a model spends its time (many rows, backward passes).
 
     Normalisation (`normalization`, e3nn's names for `e3nn.spherical_harmonics`):
     - `"component"` (default): f = Σ c_lm Y_lm with Σ_m Y_lm² = 2l + 1, so Y_00 = 1 and c_00
