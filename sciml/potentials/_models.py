@@ -247,8 +247,8 @@ class MACE(AbstractPotential):
                  max_ell: int = 3, hidden_l: int = 1, correlation: int = 3, layers: int = 2,
                  n_basis: int = 8, radial_width: int = 64, avg_neighbours: float = 1.0,
                  product: str = "cg", e0=None, scale: float = 1.0, key, dtype=None):
-        if product != "cg":  # the Gaunt-grid product joins with sciml.equivariant
-            raise ValueError(f"product must be 'cg', got {product!r}")
+        if product not in ("cg", "gaunt"):
+            raise ValueError(f"product must be 'cg' or 'gaunt', got {product!r}")
         if not 1 <= correlation <= 4:
             raise ValueError(f"correlation must be 1 to 4, got {correlation}")
         if hidden_l > max_ell:
@@ -290,13 +290,20 @@ class MACE(AbstractPotential):
                                      C * n_conv], next(keys), dtype, bias_last=False))
             self.w_up.append({k: glorot(next(keys), (C, C)) for k in ins})
             self.w_a.append({k: glorot(next(keys), (C, C)) for k in a_k})
-            # product weights: order 1 on A's own irreps, then one per path and order;
-            # species-dependent per channel (MACE's symmetric contraction)
-            prods = [jax.random.normal(next(keys), (S, C, len([k for k in a_k if k in outs])),
-                                       dtype) / math.sqrt(correlation)]
-            for paths in prod_paths[t]:
-                prods.append(jax.random.normal(next(keys), (S, C, len(paths)), dtype)
-                             / math.sqrt(max(1, len(paths))))
+            if product == "gaunt":
+                # per species, channel, order ν and degree l: the weights of A's degrees in
+                # each of the ν factors multiplied on the sphere
+                prods = [1.0 + 0.1 * jax.random.normal(
+                    next(keys), (S, C, correlation, max_ell + 1), dtype)]
+            else:
+                # order 1 on A's own irreps, then one per path and order; species-dependent
+                # per channel (MACE's symmetric contraction)
+                prods = [jax.random.normal(next(keys), (S, C, len([k for k in a_k
+                                                                    if k in outs])),
+                                           dtype) / math.sqrt(correlation)]
+                for paths in prod_paths[t]:
+                    prods.append(jax.random.normal(next(keys), (S, C, len(paths)), dtype)
+                                 / math.sqrt(max(1, len(paths))))
             self.w_prod.append(prods)
             self.w_out.append({k: glorot(next(keys), (C, C)) for k in outs})
             self.w_skip.append({k: jax.random.normal(next(keys), (S, C, C), dtype) / math.sqrt(C)
@@ -339,7 +346,8 @@ class MACE(AbstractPotential):
                 a[k3] = a[k3] + term if k3 in a else term
             a = {k: jnp.einsum("ncm,cd->ndm", v / self.avg_neighbours, self.w_a[t][k])
                  for k, v in a.items()}
-            b = self._product_basis(t, a, species)
+            b = (self._gaunt_basis(t, a, species) if self.product == "gaunt"
+                 else self._product_basis(t, a, species))
             new = {k: jnp.einsum("ncm,cd->ndm", b[k], self.w_out[t][k]) for k in outs}
             for k, w in self.w_skip[t].items():
                 new[k] = new[k] + jnp.einsum("ncm,ncd->ndm", h[k], w[species])
@@ -364,3 +372,28 @@ class MACE(AbstractPotential):
                 nxt[k3] = nxt[k3] + term if k3 in nxt else term
             prev = nxt
         return b
+
+    def _gaunt_basis(self, t: int, a: dict, species) -> dict:
+        """B = Σ_ν Π_{k≤ν} f_k on the sphere, f_k = Σ_l w_k,l[Z, c] A_l: each factor a
+        species- and channel-weighted mix of A's degrees, multiplied pointwise on a grid that
+        integrates the products exactly (`sciml.equivariant.GauntProduct`), projected back
+        onto the hidden irreps (parity (−1)^l only)."""
+        from sciml.equivariant import GauntProduct
+
+        _, a_keys, outs = self.layer_irreps[t]
+        lmax, nu = self.max_ell, self.correlation
+        lout = max(k[0] for k in outs)
+        grid = GauntProduct(lmax * max(nu - 1, 1), lmax, lout)
+        flat = jnp.concatenate([a[natural(l)] for l in range(lmax + 1)], axis=-1)
+        w = self.w_prod[t][0][species]                                   # (n, C, ν, l)
+        degree = np.repeat(np.arange(lmax + 1), 2 * np.arange(lmax + 1) + 1)
+        irreps = e3nn.s2_irreps(lmax)
+        term, total = None, 0.0
+        for k in range(nu):
+            f = grid.to_grid(e3nn.IrrepsArray(irreps, flat * w[..., k, degree]))
+            term = f if term is None else term * f
+            total = total + term
+        b = grid.from_grid(total).array
+        return {natural(l): b[..., l * l:(l + 1) ** 2] for l in range(lout + 1)
+                if natural(l) in outs}
+
