@@ -47,10 +47,10 @@ def _model(kind, scale=None):
                                   key=jax.random.PRNGKey(0))
     return MACE(SPECIES, r_cut=R_CUT, channels=4, layers=2, max_ell=1, hidden_l=1,
                 correlation=3, n_basis=4, radial_width=8, scale=scale or 20.0,
-                key=jax.random.PRNGKey(1))
+                product="gaunt" if kind == "mace_gaunt" else "cg", key=jax.random.PRNGKey(1))
 
 
-@pytest.fixture(scope="module", params=["invariant", "mace"])
+@pytest.fixture(scope="module", params=["invariant", "mace", "mace_gaunt"])
 def model(request):
     return _model(request.param)
 
