@@ -412,3 +412,37 @@ def _fill(path: Path, like: Any, table: list[dict[str, Any]], payload: bytes) ->
         else:  # Python or NumPy scalar
             leaves[i] = type(x)(a[()])
     return jax.tree_util.tree_unflatten(treedef, leaves)
+
+
+class _HeaderRead(Exception):
+    pass
+
+
+def load_configured(path: str | os.PathLike[str], kind: str,
+                    build: Callable[[dict[str, Any]], Any]) -> tuple[Any, dict[str, Any]]:
+    """Load a module saved with `save_checkpoint(path, module, {"kind": kind, "config":
+    {...}, ...})`: a first pass verifies the file and reads `config`, `build(config)` makes
+    a module of that structure, and a second pass fills it.
+
+    Raises `FileNotFoundError`, `IntegrityError` (as `load_checkpoint`) and ValueError
+    when the file holds another kind or a configuration `build` rejects (TypeError,
+    KeyError or ValueError)."""
+    path = Path(path)
+    found: dict[str, Any] = {}
+
+    def read_header(meta):
+        if meta.get("kind") != kind or not isinstance(meta.get("config"), dict):
+            raise ValueError(f"{path} holds a {meta.get('kind')!r}, not a {kind}")
+        found.update(meta)
+        raise _HeaderRead
+
+    try:
+        load_checkpoint(path, None, read_header)
+    except _HeaderRead:
+        pass
+    try:
+        like = build(dict(found["config"]))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{path}: its configuration {found['config']} is not valid ({e})"
+                         ) from None
+    return load_checkpoint(path, like)

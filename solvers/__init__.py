@@ -3,7 +3,8 @@
 Training: `fit` is the one driver; PINNs (`train_pinn`), eigen-PINNs (`solve_eigenstates`),
 neural operators (`train_operator`), the DCDM network (`train_dcdm`), neural functionals
 (`train_functional`) and interatomic potentials (`train_potential`) are losses handed to it,
-each returning a `TrainingResult`. Molecular dynamics: `run_md` (NVE, `Langevin`). Iterative solves: `CG`, `JacobiPCG` and `DCDM`
+each returning a `TrainingResult`. Molecular dynamics: `run_md` (NVE, `Langevin`).
+Iterative solves: `CG`, `JacobiPCG` and `DCDM`
 run under `lineax.linear_solve`; the Kohn–Sham SCF (`solve_scf`, `DIIS`) under
 `optimistix.fixed_point`. Outcomes of both come from `RESULTS`.
 """

@@ -287,7 +287,7 @@ def ema_parameters(opt_state, decay: float):
     return jax.tree.map(lambda a: a / correction, state.average)
 
 
-# --- the driver -------------------------------------------------------------------------------------
+# --- the driver ----------------------------------------------------------------------------
 
 
 @dataclass(kw_only=True)

@@ -10,6 +10,7 @@
 - `predict`: energy, forces (−∂E/∂x) and stress ((1/V) ∂E/∂ε) by autodiff.
 """
 
+from sciml.potentials._calculator import SciMLCalculator
 from sciml.potentials._graph import (
     Graph,
     NeighbourOverflowError,
@@ -19,16 +20,15 @@ from sciml.potentials._graph import (
     neighbour_list,
     species_index,
 )
-from sciml.potentials._calculator import SciMLCalculator
 from sciml.potentials._io import load_potential, pretrained, save_potential
 from sciml.potentials._jax_neighbours import DenseNeighbours, NeighbourSpec, check_overflow
-from sciml.potentials._models import AbstractPotential, InvariantPotential, MACE
+from sciml.potentials._models import MACE, AbstractPotential, InvariantPotential
 from sciml.potentials._predict import predict
 from sciml.potentials._radial import BesselBasis, PolynomialCutoff
 
 __all__ = [
-    "AbstractPotential", "BesselBasis", "Graph", "InvariantPotential", "MACE",
-    "DenseNeighbours", "NeighbourOverflowError", "NeighbourSpec", "PolynomialCutoff",
-    "SciMLCalculator", "check_overflow", "load_potential", "pretrained", "save_potential", "batch_graphs", "check_positions",
-    "graph_from_atoms", "neighbour_list", "predict", "species_index",
+    "AbstractPotential", "BesselBasis", "DenseNeighbours", "Graph", "InvariantPotential",
+    "MACE", "NeighbourOverflowError", "NeighbourSpec", "PolynomialCutoff", "SciMLCalculator",
+    "batch_graphs", "check_overflow", "check_positions", "graph_from_atoms", "load_potential",
+    "neighbour_list", "predict", "pretrained", "save_potential", "species_index",
 ]

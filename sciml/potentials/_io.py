@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from sciml.io import load_checkpoint, save_checkpoint
+from sciml.io import load_configured, save_checkpoint
 from sciml.potentials._models import MACE, AbstractPotential, InvariantPotential
 
 _KIND = "sciml.potentials.AbstractPotential"
@@ -32,10 +31,6 @@ def save_potential(path: str | os.PathLike[str], model: AbstractPotential,
                                   "provenance": provenance or {}})
 
 
-class _Stop(Exception):
-    pass
-
-
 def load_potential(path: str | os.PathLike[str]) -> tuple[AbstractPotential, dict[str, Any]]:
     """The potential stored at `path` and its provenance.
 
@@ -43,29 +38,13 @@ def load_potential(path: str | os.PathLike[str]) -> tuple[AbstractPotential, dic
         FileNotFoundError: no file there; `sciml.io.IntegrityError`: the file changed;
         ValueError: it holds something other than a potential.
     """
-    path = Path(path)
-    found: dict[str, Any] = {}
 
-    def read_header(meta):  # first pass: verify the file, read the structure
-        if meta.get("kind") != _KIND or not isinstance(meta.get("config"), dict):
-            raise ValueError(f"{path} holds a {meta.get('kind')!r}, not a potential")
-        found.update(meta)
-        raise _Stop
-
-    try:
-        load_checkpoint(path, None, read_header)
-    except _Stop:
-        pass
-    config = dict(found["config"])
-    try:
+    def build(config):
         cls = _CLASSES[config.pop("class")]
         dtype = jnp.dtype(config.pop("dtype"))
-        species = config.pop("species")
-        like = cls(species, **config, dtype=dtype, key=jax.random.key(0))
-    except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"{path}: its model configuration {found['config']} is not valid "
-                         f"({e})") from None
-    model, meta = load_checkpoint(path, like)
+        return cls(config.pop("species"), **config, dtype=dtype, key=jax.random.key(0))
+
+    model, meta = load_configured(path, _KIND, build)
     return model, meta.get("provenance", {})
 
 

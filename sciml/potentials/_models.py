@@ -139,7 +139,8 @@ class InvariantPotential(AbstractPotential):
                  layers: int = 3, l_max: int = 3, n_basis: int = 8, radial_width: int = 64,
                  avg_neighbours: float = 1.0, e0=None, scale: float = 1.0, key, dtype=None):
         dtype = dtype or jnp.zeros(()).dtype
-        self.species, self.r_cut, self.channels = tuple(int(z) for z in species), float(r_cut), channels
+        self.species = tuple(int(z) for z in species)
+        self.r_cut, self.channels = float(r_cut), channels
         self.l_max, self.n_basis, self.avg_neighbours = l_max, n_basis, float(avg_neighbours)
         self.layers, self.radial_width = layers, radial_width
         keys = jax.random.split(key, 3 * layers + 1)
@@ -327,7 +328,7 @@ class MACE(AbstractPotential):
         species = graph.species
         h = {natural(0): self.embedding[species][..., None]}
         total = 0.0
-        for t, (ins, a_keys, outs) in enumerate(self.layer_irreps):
+        for t, (ins, _, outs) in enumerate(self.layer_irreps):
             C = self.channels
             up = {k: jnp.einsum("ncm,cd->ndm", h[k], self.w_up[t][k]) for k in ins}
             paths = self.conv_paths[t]

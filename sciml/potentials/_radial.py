@@ -16,7 +16,7 @@ class BesselBasis(eqx.Module):
     r_cut: float = eqx.field(static=True)
     n_basis: int = eqx.field(static=True, default=8)
 
-    def __call__(self, r: Float[Array, "..."]) -> Float[Array, "... n_basis"]:
+    def __call__(self, r: Float[Array, ...]) -> Float[Array, "... n_basis"]:
         n = jnp.arange(1, self.n_basis + 1, dtype=r.dtype)
         return (np.sqrt(2.0 / self.r_cut) * jnp.sin(n * np.pi * r[..., None] / self.r_cut)
                 / r[..., None])
@@ -31,7 +31,7 @@ class PolynomialCutoff(eqx.Module):
     r_cut: float = eqx.field(static=True)
     p: int = eqx.field(static=True, default=5)
 
-    def __call__(self, r: Float[Array, "..."]) -> Float[Array, "..."]:
+    def __call__(self, r: Float[Array, ...]) -> Float[Array, ...]:
         p, x = self.p, r / self.r_cut
         f = (1 - (p + 1) * (p + 2) / 2 * x**p + p * (p + 2) * x ** (p + 1)
              - p * (p + 1) / 2 * x ** (p + 2))

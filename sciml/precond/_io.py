@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import os
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from sciml.io import load_checkpoint, save_checkpoint
+from sciml.io import load_configured, save_checkpoint
 from sciml.precond._network import MultigridNetwork
 
 _KIND = "sciml.precond.MultigridNetwork"
@@ -40,32 +39,13 @@ def load_network(path: str | os.PathLike[str]) -> tuple[MultigridNetwork, dict[s
         FileNotFoundError: no file there; `sciml.io.IntegrityError`: the file changed;
         ValueError: it holds something other than a `MultigridNetwork`.
     """
-    path = Path(path)
-    found: dict[str, Any] = {}
 
-    def read_header(meta):  # the first pass verifies the file and reads the configuration
-        if meta.get("kind") != _KIND or not isinstance(meta.get("config"), dict):
-            raise ValueError(f"{path} holds a {meta.get('kind')!r}, not a {_KIND}")
-        found.update(meta)
-        raise _Stop
-
-    try:
-        load_checkpoint(path, None, read_header)
-    except _Stop:
-        pass
-    config = dict(found["config"])
-    try:
+    def build(config):
         dtype = jnp.dtype(config.pop("dtype"))
-        like = MultigridNetwork(**config, dtype=dtype, key=jax.random.key(0))
-    except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"{path}: its network configuration {found['config']} is not "
-                         f"valid ({e})") from None
-    network, meta = load_checkpoint(path, like)
+        return MultigridNetwork(**config, dtype=dtype, key=jax.random.key(0))
+
+    network, meta = load_configured(path, _KIND, build)
     return network, meta.get("provenance", {})
-
-
-class _Stop(Exception):
-    pass
 
 
 def pretrained() -> MultigridNetwork:
