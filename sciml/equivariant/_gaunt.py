@@ -169,8 +169,8 @@ class GauntProduct(eqx.Module):
     (≤ 49 coefficients, ≤ 190 points) XLA:CPU runs the three GEMMs near peak, while the
     others pay for gathers, scatters, transposes and small batched matmuls. The separable
     form was slower at every L (1.5-4×). The halved one was slower forward + backward at
-    every L but one, L = 6 with 256 rows (1.3× faster there); with 4096 rows its forward
-    was within ±20 % and its backward 1.5× slower. Dense is kept: simpler, and fastest
+    every L but one, L = 6 with 256 rows (1.3× faster there); with 4096 rows it was slower
+    at every L (up to 1.35× forward, 1.3-1.7× backward). Dense is kept: simpler, and fastest
     where a model spends its time (many rows, backward passes).
 
     Normalisation (`normalization`, e3nn's names for `e3nn.spherical_harmonics`):
