@@ -19,15 +19,15 @@ import xarray as xr
 from sciml.validation.registry import Case, Check, Outcome
 
 N_TRAIN, N_TEST = 460, 46          # 20 and 2 cycles of the generator
-R_CUT = 5.0                        # Å
+R_CUT = 5.5                        # Å: EMT Cu reaches the 4th shell (5.1 Å), to 5.27 Å
 MAX_TRAIN_ATOMS = 64
 ENERGY_MAE, FORCES_MAE = 2.0, 30.0  # meV/atom, meV/Å (the equivariant model's targets)
 HELD_OUT_KINDS = ("bulk", "vacancy", "surface")
 MODELS = {
     # name: (class, constructor arguments, training steps, batch size)
     "cu-mace": ("MACE", dict(channels=32, hidden_l=0, max_ell=3, correlation=3, layers=2),
-                6000, 4),
-    "cu-invariant": ("InvariantPotential", dict(channels=32, layers=3, l_max=3), 4000, 4),
+                7000, 4),
+    "cu-invariant": ("InvariantPotential", dict(channels=32, layers=3, l_max=3), 3000, 4),
 }
 COMMAND = "python -m sciml.validation.cases.atomistic --train"
 
@@ -39,6 +39,8 @@ def data(n_train: int = N_TRAIN, n_test: int = N_TEST):
 
     ds = load("atomic_structures", n_train=n_train, n_test=n_test)
     train, test = train_test_split(ds)
+    if n_train == 0:
+        return [], [], to_atoms(test)
     tr, va, _ = split_by_trajectory(to_atoms(train), (0.9, 0.1, 0.0))
     # padded batches cost their largest possible size: train on the cells of up to 38 atoms
     # (4 per batch, no padding waste) and test on every size, the 108-atom cells included
@@ -97,7 +99,7 @@ def train(name: str, steps: int | None = None, progress: bool = False):
     n_params = int(sum(x.size for x in jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array))))
     steps = steps or default_steps
     config = PotentialTrainingConfig(steps=steps, batch_size=batch, learning_rate=1e-2,
-                                     decay=0.02, energy_weight=100.0, forces_weight=1.0,
+                                     decay=0.02, energy_weight=30.0, forces_weight=1.0,
                                      stress_weight=10.0, ema_decay=0.995,
                                      log_every=min(100, steps))
     res = train_potential(model, dtr, config=config, validation=dva, progress=progress)
@@ -179,7 +181,7 @@ def _quick() -> Outcome:
     from sciml.potentials import graph_from_atoms, predict
 
     model, prov = _shipped()
-    _, _, test = data(n_train=1, n_test=N_TEST)
+    _, _, test = data(n_train=0, n_test=N_TEST)
     errors = test_errors(model, test)
     checks = _checks("mace", errors)
     # forces against central differences of the energy, float64
