@@ -47,6 +47,9 @@ CHECKS = [
     "assert r <= 1e-6 and 10 * int(sol.stats['num_steps']) <= int(cg.stats['num_steps'])",
     # molecules.ks rows: |E - E_PySCF| <= 1e-7 Ha on the same grid
     "assert abs(float(sol.energy) - pyscf_energy(info, 'b3lyp')[0]) <= 1e-7",
+    # atomistic.cu.md: relaxed energy within the test MAE per atom, positions within 0.01 Å
+    "de = abs(relaxed['model'].get_potential_energy() - relaxed['EMT'].get_potential_energy())\n"
+    "assert de / 107 <= provenance['test_errors']['all']['energy_mae'] * 1e-3 and gap <= 0.01",
 ]
 
 
@@ -57,6 +60,7 @@ CHECKS = [
     pytest.param(2, id="operator"),
     pytest.param(3, id="dcdm"),
     pytest.param(4, id="kohn_sham"),
+    pytest.param(5, id="potentials"),
 ])
 def test_example_runs_and_meets_its_target(index, tmp_path):
     code = blocks()[index] + "\n" + CHECKS[index] + "\n"
