@@ -56,7 +56,9 @@ from sciml.solvers._potential_training import (
     labels,
     parameter_ema,
     potential_loss,
+    structure_errors,
     structures_to_ragged,
+    summarise_errors,
     train_potential,
 )
 from sciml.solvers._result import RESULTS, TrainingResult
@@ -104,7 +106,7 @@ from sciml.solvers._train import (
 __all__ = [
     "Langevin", "MDResult", "run_md", "PotentialResult", "PotentialTrainingConfig",
     "evaluate_potential", "fit_statistics", "labels", "parameter_ema", "potential_loss",
-    "structures_to_ragged", "train_potential",
+    "structure_errors", "structures_to_ragged", "summarise_errors", "train_potential",
     "DIIS", "SCFAux", "SCFConvergenceError", "SCFSolution", "coulomb_exchange", "density",
     "electronic_energy", "kohn_sham_fock", "scf_map", "solve_scf",
     "FunctionalTrainingConfig", "energy_loss", "scf_energies", "train_functional",

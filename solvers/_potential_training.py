@@ -213,35 +213,51 @@ def padded_batch(data: Ragged, indices: Sequence[int], capacity: int) -> PaddedB
                        jnp.asarray(segment), jnp.asarray(segment < len(indices)), len(indices))
 
 
-def evaluate_potential(model, data: Ragged, batch_size: int = 8) -> dict[str, float]:
-    """Errors of `model` on a `Ragged` set: energy MAE/RMSE per atom (meV/atom), force
-    component MAE/RMSE (meV/Å), stress component MAE (meV/Å³) where present."""
+def structure_errors(model, data: Ragged, batch_size: int = 8) -> dict[str, list]:
+    """Per-structure errors of `model` on a `Ragged` set (prediction − label): `energy` per
+    atom (eV/atom), `forces` (each structure's (n, 3), eV/Å), `stress` ((3, 3) eV/Å³, None
+    where the structure has none). One compiled batch shape serves the whole set."""
     n = len(data)
     bs = min(batch_size, n)
     capacity = int(np.sort(data.sizes)[::-1][:bs].sum())
     step = _eval_step()
-    e_err, f_err, s_err = [], [], []
+    out: dict[str, list] = {"energy": [], "forces": [], "stress": []}
     for lo in range(0, n, bs):
         idx = np.arange(lo, min(lo + bs, n))
         real = len(idx)
         # one compiled shape: fill with the smallest structure, which always fits
         idx = np.concatenate([idx, np.full(bs - real, np.argmin(data.sizes))])
         batch = padded_batch(data, idx, capacity)
-        out = jax.device_get(step(model, batch))
+        pred = jax.device_get(step(model, batch))
         seg, forces = np.asarray(batch.segment), np.asarray(batch.items["forces"])
         for b in range(real):
             i = idx[b]
-            e_err.append((out["energy"][b] - data.samples["energy"][i])
-                         / data.samples["n_atoms"][i])
-            f_err.append((out["forces"][seg == b] - forces[seg == b]).ravel())
-            if data.samples["has_stress"][i]:
-                s_err.append((out["stress"][b] - data.samples["stress"][i]).ravel())
-    e, f = np.array(e_err), np.concatenate(f_err)
+            out["energy"].append((pred["energy"][b] - data.samples["energy"][i])
+                                 / data.samples["n_atoms"][i])
+            out["forces"].append(pred["forces"][seg == b] - forces[seg == b])
+            out["stress"].append(pred["stress"][b] - data.samples["stress"][i]
+                                 if data.samples["has_stress"][i] else None)
+    return out
+
+
+def summarise_errors(errors: dict[str, list], select=None) -> dict[str, float]:
+    """MAE/RMSE of `structure_errors` (over the structures `select`, default all): energy
+    per atom (meV/atom), force components (meV/Å), stress components (meV/Å³)."""
+    select = range(len(errors["energy"])) if select is None else select
+    e = np.array([errors["energy"][i] for i in select])
+    f = np.concatenate([errors["forces"][i].ravel() for i in select])
+    s = [errors["stress"][i].ravel() for i in select if errors["stress"][i] is not None]
     res = {"energy_mae": 1e3 * np.abs(e).mean(), "energy_rmse": 1e3 * np.sqrt((e**2).mean()),
            "forces_mae": 1e3 * np.abs(f).mean(), "forces_rmse": 1e3 * np.sqrt((f**2).mean())}
-    if s_err:
-        res["stress_mae"] = 1e3 * np.abs(np.concatenate(s_err)).mean()
+    if s:
+        res["stress_mae"] = 1e3 * np.abs(np.concatenate(s)).mean()
     return {k: float(v) for k, v in res.items()}
+
+
+def evaluate_potential(model, data: Ragged, batch_size: int = 8) -> dict[str, float]:
+    """Errors of `model` on a `Ragged` set: energy MAE/RMSE per atom (meV/atom), force
+    component MAE/RMSE (meV/Å), stress component MAE (meV/Å³) where present."""
+    return summarise_errors(structure_errors(model, data, batch_size))
 
 
 def _eval_step():
