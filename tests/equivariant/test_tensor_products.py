@@ -131,6 +131,7 @@ def test_gaunt_is_the_weighted_sum_of_even_cg_paths(normalization, rng):
     assert product.irreps_out == e3nn.s2_irreps(lmax_out)
 
 
+@pytest.mark.slow  # default test budget: e3nn's s2grid compiles for ~9 s
 def test_gaunt_matches_e3nn_s2grid_route(rng):
     # e3nn's to_s2grid / from_s2grid with its default normalisation ("integral", which
     # samples Σ c Y^component) on the same Gauss-Legendre grid: the same numbers.

@@ -77,6 +77,7 @@ def test_rebuilds_give_the_trajectory_of_a_huge_skin(nve_runs, model, atoms):
     assert np.abs((diff - np.round(diff)) @ cell).max() < 1e-8
 
 
+@pytest.mark.slow  # default test budget: a statistical check, ~4 s
 def test_langevin_thermalises_to_its_temperature(model, atoms):
     """From 300 K towards 150 K (NVE would heat to 700 K); friction 0.05/fs relaxes in
     ≈20 fs. One record per 20 fs: the mean of the last 10 (200 fs) is within 15% of

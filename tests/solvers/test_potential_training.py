@@ -78,7 +78,7 @@ def _self_labelled(model):
     return out
 
 
-@pytest.mark.parametrize("kind", ["invariant", "mace"])
+@pytest.mark.parametrize("kind", [pytest.param("invariant", marks=pytest.mark.slow), "mace"])
 def test_padded_batches_reproduce_predict_and_the_loss_vanishes(kind):
     model = _model(kind)
     structures = _self_labelled(model)
