@@ -19,7 +19,6 @@ list); inside jitted MD `sciml.potentials.jax_neighbour_list` rebuilds the list 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 
 import equinox as eqx
@@ -211,7 +210,3 @@ def batch_graphs(structures: Sequence, table: Sequence[int], r_cut: float,
                  jnp.asarray(shifts, dtype), jnp.asarray(mask), jnp.asarray(structure),
                  jnp.asarray(cells, dtype), jnp.asarray(structure < len(rows)))
 
-
-def closest_species(symbol: str, table: Sequence[str]) -> str:
-    """A 'did you mean' hint for element symbols."""
-    return ", ".join(difflib.get_close_matches(symbol, table, n=3)) or "none"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array
 
 from sciml.potentials._graph import Graph
 
@@ -43,7 +43,3 @@ def predict(model, graph: Graph, *, forces: bool = True, stress: bool = False
         out["forces"] = jnp.where(graph.atom_mask[:, None], -g_pos, 0.0)
     return out
 
-
-def volumes(graph: Graph) -> Float[Array, " S"]:
-    """Cell volumes, Å³ (0 for structures without a cell)."""
-    return jnp.abs(jnp.linalg.det(graph.cells))
