@@ -50,8 +50,8 @@ def load_potential(path: str | os.PathLike[str]) -> tuple[AbstractPotential, dic
 
 def pretrained(name: str = "cu-mace") -> tuple[AbstractPotential, dict[str, Any]]:
     """A potential shipped with sciml and its provenance: "cu-mace" / "cu-invariant" (EMT
-    copper, trained by the `atomistic.cu.potentials` validation case; the header records
-    the command and errors)."""
+    copper, trained by `sciml train-potentials`; the header records the command and the
+    held-out errors)."""
     names = sorted(p.name.removesuffix(".ckpt") for p in
                    (resources.files("sciml.potentials") / "weights").iterdir()
                    if p.name.endswith(".ckpt"))

@@ -66,6 +66,8 @@ def test_only_selects_cases(tmp_path, capsys):
         (["validate", "--only", "no_such_case"], "no validation case named 'no_such_case'"),
         (["validate", "--suite", "nightly"], "unknown suite 'nightly'"),
         (["validate", "--suite", "nightly", "--list"], "unknown suite 'nightly'"),
+        (["train-potentials", "--models", "cu-nope"], "unknown model(s) ['cu-nope']"),
+        (["train-potentials", "--steps", "0"], "--steps must be a positive integer"),
     ],
 )
 def test_usage_errors_exit_2(tmp_path, capsys, argv, message):

@@ -29,7 +29,7 @@ MODELS = {
                 7000, 4),
     "cu-invariant": ("InvariantPotential", dict(channels=32, layers=3, l_max=3), 3000, 4),
 }
-COMMAND = "python -m sciml.validation.cases.atomistic --train"
+COMMAND = "sciml train-potentials --out sciml/potentials/weights"
 
 
 def data(n_train: int = N_TRAIN, n_test: int = N_TEST):
@@ -310,23 +310,3 @@ CASES = [
          run=_md),
 ]
 
-
-if __name__ == "__main__":
-    import argparse
-    import json
-    import logging
-    from pathlib import Path
-
-    parser = argparse.ArgumentParser(description="Train the shipped Cu potentials.")
-    parser.add_argument("--train", action="store_true")
-    parser.add_argument("--models", nargs="*", default=list(MODELS))
-    parser.add_argument("--steps", type=int, default=None)
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[2] / "sciml"
-                                             / "potentials" / "weights"))
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
-    if args.train:
-        print(json.dumps(train_and_save(args.out, args.models, args.steps), indent=1))
