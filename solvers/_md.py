@@ -198,16 +198,15 @@ def run_md(model, atoms, steps: int, *, dt_fs: float = 1.0, thermostat: Langevin
         bar = tqdm(total=steps, desc="md") if sys.stderr.isatty() else None
     done = 0
     while done < steps:
-        if steps - done < record_every:  # a shorter last chunk compiles once more
-            record_every_last = steps - done
-            state, _ = jax.lax.scan(step, state, None, length=record_every_last)
-            done = steps
+        n = min(record_every, steps - done)
+        if n < record_every:  # a shorter last chunk compiles once more
+            state, _ = jax.lax.scan(step, state, None, length=n)
         else:
             state = chunk(state)
-            done += record_every
+        done += n
         record(state, done * dt_fs)
         if bar is not None:
-            bar.update(min(record_every, steps))
+            bar.update(n)
     if bar is not None:
         bar.close()
     wall = time.perf_counter() - t0

@@ -92,7 +92,7 @@ def species_index(numbers: Sequence[int] | np.ndarray, table: Sequence[int]) -> 
 
 
 def check_positions(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray,
-                    min_distance: float = 0.5, what: str = "structure") -> None:
+                    what: str = "structure") -> None:
     """Clear errors for non-finite positions and, for a non-periodic direction with a cell
     vector, atoms outside the box (fractional coordinate outside [0, 1])."""
     positions, cell, pbc = np.asarray(positions), np.asarray(cell), np.asarray(pbc, bool)

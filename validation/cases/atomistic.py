@@ -175,7 +175,6 @@ def _shipped(name: str = "cu-mace"):
 def _quick() -> Outcome:
     """The shipped equivariant model: held-out errors, forces = −∂E/∂x, a short NVE run."""
     import jax
-    import jax.numpy as jnp
     from ase.build import bulk
 
     from sciml.potentials import graph_from_atoms, predict
@@ -205,7 +204,6 @@ def _quick() -> Outcome:
             "held-out errors": f"energy {errors['all']['energy_mae']:.2f} meV/atom, forces "
                                f"{errors['all']['forces_mae']:.1f} meV/Å over {len(test)} "
                                "structures"}
-    del jnp
     return Outcome(checks=checks, data=_table({"cu-mace": {
         "test_errors": errors, "parameters": prov.get("parameters", 0),
         "training_s": prov.get("training_s", np.nan)}}), info=info)
