@@ -198,15 +198,15 @@ def run_md(model, atoms, steps: int, *, dt_fs: float = 1.0, thermostat: Langevin
         bar = tqdm(total=steps, desc="md") if sys.stderr.isatty() else None
     done = 0
     while done < steps:
-        n = min(record_every, steps - done)
-        if n < record_every:  # a shorter last chunk compiles once more
-            state, _ = jax.lax.scan(step, state, None, length=n)
+        todo = min(record_every, steps - done)
+        if todo < record_every:  # a shorter last chunk compiles once more
+            state, _ = jax.lax.scan(step, state, None, length=todo)
         else:
             state = chunk(state)
-        done += n
+        done += todo
         record(state, done * dt_fs)
         if bar is not None:
-            bar.update(n)
+            bar.update(todo)
     if bar is not None:
         bar.close()
     wall = time.perf_counter() - t0
