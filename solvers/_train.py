@@ -196,8 +196,7 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimiser: optax.GradientTransf
                 row.update({k: float(v) for k, v in metrics(current).items()})
             rows.append(row)
             if bar is not None:
-                bar.set_postfix({k: f"{v:.3e}" for k, v in row.items()
-                                 if k not in ("step", "elapsed_s")}, refresh=False)
+                bar.set_postfix(_postfix(row), refresh=False)
                 bar.update(n)
             if checkpoint is not None and jax.process_index() == 0:
                 save_checkpoint(checkpoint, (params, opt_state, bstate),
@@ -217,6 +216,13 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimiser: optax.GradientTransf
     return FitResult(model=eqx.combine(params, static), history=history_dataset(rows, desc),
                      wall_time_s=wall, result=result, stats=stats, opt_state=opt_state,
                      step=step, batcher_state=bstate)
+
+
+def _postfix(row: dict) -> dict[str, str]:
+    """The bar's postfix: the loss terms first (a total held up by a constant-like term, as
+    the eigen-PINN's Rayleigh quotient, hides the residual that converges), then the total."""
+    terms = {k: v for k, v in row.items() if k not in ("step", "elapsed_s", "loss")}
+    return {k: f"{v:.3e}" for k, v in {**terms, "loss": row["loss"]}.items()}
 
 
 def _bar(progress: bool, total: int, desc: str):

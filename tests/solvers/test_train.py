@@ -165,3 +165,26 @@ def test_parameters_that_turn_nan_are_caught_when_the_loss_is_still_finite():
         assert bool(jnp.all(jnp.isfinite(res.model[0]))) and res.step == 0
     with pytest.raises(FloatingPointError, match="parameters became NaN or inf by step 3"):
         fit((jnp.ones(2),), loss, optax.sgd(0.1), steps=9, log_every=3)
+
+
+def test_progress_bar_only_on_a_terminal_and_its_postfix_leads_with_the_terms(monkeypatch):
+    import io
+    import sys
+
+    from sciml.solvers import _train
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # piped: no bar, even when asked
+    assert _train._bar(True, 10, "x") is None
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    assert _train._bar(False, 10, "x") is None
+    bar = _train._bar(True, 10, "x")
+    assert bar is not None
+    bar.close()
+    row = {"step": 5, "loss": 1.0, "elapsed_s": 2.0, "residual": 3e-6, "norm_penalty": 1e-9}
+    post = _train._postfix(row)
+    assert list(post) == ["residual", "norm_penalty", "loss"]
+    assert post["residual"] == "3.000e-06"

@@ -38,7 +38,7 @@ def test_case_outcome_holds_error_figure_and_data(spec):
     out = _outcome(spec, tolerance=1e9)
     (check,) = out.checks
     assert check.metric == "rel_l2" and np.isfinite(check.error) and check.passed
-    assert set(out.figures) == {"solution"}
+    assert set(out.figures) == {"solution", "training"}
     ds = out.data
     assert {"u_pinn", "u_ref", "residual", "points", "history_loss"} <= set(ds.variables)
     assert ds.attrs["rel_l2"] == check.error and ds.attrs["sampler"] == spec.sampler

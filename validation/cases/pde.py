@@ -154,7 +154,7 @@ def pde_figures(ds: xr.Dataset) -> dict[str, Any]:
         b.legend()
         fig.suptitle(title)
         fig.tight_layout()
-        return {"solution": fig}
+        return {"solution": fig, **_training_figure(ds)}
     x, y = ds[dims[0]].values, ds[dims[1]].values
     fig, axs = plt.subplots(1, 4, figsize=(17, 3.8))
     panels = [("reference", ds.u_ref, "viridis"), ("PINN", ds.u_pinn, "viridis"),
@@ -177,7 +177,31 @@ def pde_figures(ds: xr.Dataset) -> dict[str, Any]:
     fig.suptitle(title + ("" if len(ds.coord) == 2 else
                           f" (slice through the centre of {len(ds.coord)}-D cube)"))
     fig.tight_layout()
-    return {"solution": fig}
+    return {"solution": fig, **_training_figure(ds)}
+
+
+def _training_figure(ds: xr.Dataset) -> dict[str, Any]:
+    """Loss and its terms (interior residual, boundary) vs optimiser step, if logged."""
+    import matplotlib.pyplot as plt
+
+    terms = [(v, label) for v, label in (("history_interior", "interior residual"),
+                                         ("history_boundary", "boundary"),
+                                         ("history_loss", "total"))
+             if v in ds]
+    if not terms:
+        return {}
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    step = ds.train_step.values
+    for (v, label), style in zip(terms, ("-", "--", ":"), strict=False):
+        val = ds[v].values
+        ok = np.isfinite(val) & (val > 0)
+        ax.semilogy(step[ok], val[ok], style, label=label)
+    ax.set_xlabel("optimiser step (Adam rounds, then L-BFGS)")
+    ax.set_ylabel("loss")
+    ax.set_title(f"{ds.attrs['problem']}: training")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return {"training": fig}
 
 
 def _outcome(spec: PDESpec, tolerance: float, progress: bool = False) -> Outcome:
