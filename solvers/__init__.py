@@ -9,7 +9,13 @@ run under `lineax.linear_solve`; the Kohn–Sham SCF (`solve_scf`, `DIIS`) under
 `optimistix.fixed_point`. Outcomes of both come from `RESULTS`.
 """
 
-from sciml.solvers._batching import AbstractBatcher, FullBatch, Minibatches, PaddedBatches
+from sciml.solvers._batching import (
+    AbstractBatcher,
+    AugmentedMinibatches,
+    FullBatch,
+    Minibatches,
+    PaddedBatches,
+)
 from sciml.solvers._cg import CG
 from sciml.solvers._dcdm import DCDM, JacobiPCG
 from sciml.solvers._dcdm_training import (
@@ -32,6 +38,7 @@ from sciml.solvers._md import Langevin, MDResult, run_md
 from sciml.solvers._operator_learning import (
     OperatorConfig,
     OperatorResult,
+    circular_shifts,
     field_errors,
     relative_l2_loss,
     train_operator,
@@ -113,7 +120,8 @@ __all__ = [
     "AAS", "CG", "DCDM", "DCDMTrainingConfig", "JacobiPCG", "RAD", "RAR", "RESULTS",
     "AbstractBatcher", "AbstractSampler", "AutoLoop",
     "EigenPINNConfig", "EigenSolution", "FitResult", "FullBatch", "Hard", "LogRecord",
-    "Minibatches", "OperatorConfig", "OperatorResult", "PINNConfig", "PINNResult",
+    "Minibatches", "AugmentedMinibatches", "circular_shifts", "OperatorConfig",
+    "OperatorResult", "PINNConfig", "PINNResult",
     "PaddedBatches", "PythonLoop", "Quadrature", "QuasiRandom", "ResidualField", "ResidualLoss",
     "RitzLoss", "SamplerState", "ScanLoop", "Soft", "TrainingResult", "UncertifiedEigenstateError",
     "Uniform",

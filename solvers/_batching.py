@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import equinox as eqx
@@ -114,6 +115,29 @@ class Minibatches(AbstractBatcher):
 
     def reduce(self, per_step):
         return jnp.mean(per_step, axis=0)
+
+
+class AugmentedMinibatches(Minibatches):
+    """`Minibatches` whose every batch goes through `augment(key, batch) -> batch`, a random
+    transform drawn afresh each step (a symmetry of the data, such as `circular_shifts`):
+    the model sees a new member of each sample's orbit every epoch. The step keys derive
+    from the epoch's key, so a run is reproducible from `fit(..., key=...)`."""
+
+    augment: Callable = eqx.field(static=True, default=None)
+
+    def __check_init__(self):
+        if not callable(self.augment):
+            raise TypeError(f"augment must be a function (key, batch) -> batch, got "
+                            f"{self.augment!r}")
+
+    def plan(self, state, data, n):
+        rows, new = self._orders(state, data, n)
+        keys = jax.random.split(jax.random.fold_in(state.key, state.position), n)
+        return (rows, jax.random.key_data(keys)), new
+
+    def select(self, data, x):
+        rows, key = x
+        return self.augment(jax.random.wrap_key_data(key), super().select(data, rows))
 
 
 @functools.partial(jax.jit, static_argnums=1)

@@ -16,7 +16,7 @@ import optax
 
 from sciml import checks
 from sciml.neural_operators import FieldMap, cast
-from sciml.solvers._batching import Minibatches
+from sciml.solvers._batching import AugmentedMinibatches, Minibatches
 from sciml.solvers._evaluate import predict, relative_l2
 from sciml.solvers._result import TrainingResult
 from sciml.solvers._train import AutoLoop, LogRecord, PythonLoop, ScanLoop, fit
@@ -35,6 +35,9 @@ class OperatorConfig:
         warmup_epochs: linear warm-up from 0 (0 = none), at most `epochs`.
         weight_decay: AdamW's decoupled weight decay.
         dtype: training precision, `float32` (default, as the peers) or `float64`.
+        augment: a random symmetry transform `(key, (x, y)) -> (x, y)` applied to every
+            training batch (`AugmentedMinibatches`), e.g. `circular_shifts()` for an
+            operator that commutes with translations on a periodic grid; None: none.
         loop: `AutoLoop()` (default), `ScanLoop()` or `PythonLoop()`: see `fit`.
     """
 
@@ -45,6 +48,7 @@ class OperatorConfig:
     warmup_epochs: int = 0
     weight_decay: float = 1e-4
     dtype: str = "float32"
+    augment: Callable | None = None
     loop: AutoLoop | ScanLoop | PythonLoop = AutoLoop()
 
     def __post_init__(self):
@@ -64,6 +68,9 @@ class OperatorConfig:
             object.__setattr__(self, name, value)
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        if self.augment is not None and not callable(self.augment):
+            raise TypeError(f"augment must be None or a function (key, (x, y)) -> (x, y), "
+                            f"got {self.augment!r}")
         if not isinstance(self.loop, AutoLoop | ScanLoop | PythonLoop):
             raise TypeError(f"loop must be AutoLoop(), ScanLoop() or PythonLoop(), got "
                             f"{self.loop!r}")
@@ -120,7 +127,8 @@ def train_operator(fmap: FieldMap, x_train: np.ndarray, y_train: np.ndarray,
                          "jax.config.update('jax_enable_x64', True) in your entry point")
     fmap = cast(fmap, dtype)
     data = (jnp.asarray(x_train, dtype), jnp.asarray(y_train, dtype))
-    batcher = Minibatches(config.batch_size)
+    batcher = (Minibatches(config.batch_size) if config.augment is None else
+               AugmentedMinibatches(config.batch_size, config.augment))
     n_batches = batcher.steps_per_epoch(data)
     metrics = None
     if x_test is not None:
@@ -139,6 +147,43 @@ def train_operator(fmap: FieldMap, x_train: np.ndarray, y_train: np.ndarray,
                           wall_time_s=res.wall_time_s, result=res.result,
                           stats={**res.stats, "steps_per_epoch": n_batches},
                           samples_per_s=rate)
+
+
+@dataclass(frozen=True)
+class circular_shifts:  # noqa: N801 - used as a function: `circular_shifts(reflection=-1)`
+    """A batch augmentation for fields on a periodic 1-D grid (`(batch, n)` inputs and
+    outputs on the same grid): each sample pair is rolled by the same random whole number
+    of cells, and, with `reflection` = s (±1), mirrored with probability 1/2 as
+    u(x) ↦ s·u(−x) (on the grid x_j = j h: index j ↦ (n − j) mod n).
+
+    Valid when the operator commutes with these maps: translations for any
+    translation-invariant evolution on a circle; s = −1 for Burgers' equation
+    (u_t + u u_x = ν u_xx maps to itself under u(x, t) ↦ −u(−x, t)), s = +1 for the heat
+    equation. Call it as `augment(key, (x, y)) -> (x, y)`.
+    """
+
+    reflection: float | None = None
+
+    def __post_init__(self):
+        if self.reflection is not None and self.reflection not in (1, -1):
+            raise ValueError(f"reflection must be None, +1 or -1, got {self.reflection!r}")
+
+    def __call__(self, key: jax.Array, batch: tuple[jax.Array, jax.Array]):
+        x, y = batch
+        if x.ndim != 2 or y.shape != x.shape:
+            raise ValueError(f"circular_shifts augments 1-D fields with inputs and outputs on "
+                             f"one grid, (batch, n) each; got x {x.shape}, y {y.shape}")
+        n = x.shape[1]
+        ks, kr = jax.random.split(key)
+        shift = jax.random.randint(ks, (x.shape[0], 1), 0, n)
+        idx = (jnp.arange(n) + shift) % n
+        sign = jnp.ones((), x.dtype)
+        if self.reflection is not None:
+            mirror = jax.random.bernoulli(kr, 0.5, (x.shape[0], 1))
+            idx = jnp.where(mirror, (-idx) % n, idx)
+            sign = jnp.where(mirror, float(self.reflection), 1.0).astype(x.dtype)
+        return (sign * jnp.take_along_axis(x, idx, axis=1),
+                sign * jnp.take_along_axis(y, idx, axis=1))
 
 
 def _schedule(config: OperatorConfig, n_batches: int):

@@ -94,7 +94,8 @@ def build_operator(kind: str, x_train: np.ndarray, y_train: np.ndarray,
     and outputs `y_train (n, *grid)` whose output grid has 1-d coordinates `coords` (one
     array per axis), wrapped in a `FieldMap` with the training statistics.
 
-    `periodic` data get circular padding in MgNO (others zero padding); the FNO embeds
+    `periodic` data get circular padding in MgNO (others zero padding) and may use a
+    DeepONet Fourier trunk (`trunk_modes`, period = the grid's length); the FNO embeds
     cell-centre coordinates when every axis is `(j + 1/2)/n` (block averages), node
     coordinates otherwise, so its embedding names the same physical point on every grid.
     """
@@ -114,8 +115,14 @@ def build_operator(kind: str, x_train: np.ndarray, y_train: np.ndarray,
     if kind == "deeponet":
         mesh = np.meshgrid(*coords, indexing="ij")
         queries = np.stack([m.ravel() for m in mesh], axis=-1)
-        args = {"latent": 64, "branch_width": 64, "branch_depth": 3, "trunk_width": 64,
-                "trunk_depth": 3, **args}
+        defaults = {"latent": 64, "branch_width": 64, "branch_depth": 3, "trunk_width": 64,
+                    "trunk_depth": 3}
+        if args.get("trunk_modes") is not None:  # a Fourier trunk: one period of the grid
+            if not periodic or len(coords) != 1:
+                raise ValueError("a Fourier trunk (trunk_modes) needs 1-D periodic data")
+            c = np.asarray(coords[0], dtype=float)
+            defaults.update(latent=None, period=float(len(c) * (c[1] - c[0])))
+        args = {**defaults, **args}
         model = ops.DeepONet(int(np.prod(np.shape(x_train)[1:])), queries.shape[1], key=key,
                              **args)
         return field_map(model, x_train, y_train, queries=queries)

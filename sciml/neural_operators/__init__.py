@@ -6,7 +6,7 @@ a model to `jnp.float32` for fast training (the models compute in their paramete
 """
 
 from sciml.neural_operators._common import cast, count_params
-from sciml.neural_operators._deeponet import DeepONet
+from sciml.neural_operators._deeponet import DeepONet, FourierTrunk
 from sciml.neural_operators._field_map import FieldMap, field_map
 from sciml.neural_operators._fno import FNO, SpectralConv, grid_coordinates
 from sciml.neural_operators._mgno import MgNO, VCycle
@@ -14,6 +14,7 @@ from sciml.neural_operators._mgno import MgNO, VCycle
 __all__ = [
     "FNO",
     "DeepONet",
+    "FourierTrunk",
     "FieldMap",
     "MgNO",
     "SpectralConv",

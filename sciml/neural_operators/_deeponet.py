@@ -67,6 +67,28 @@ class _Dense(eqx.Module):
         return self._single(self.weights, self.biases, x)
 
 
+class FourierTrunk(eqx.Module):
+    """A fixed trunk basis for outputs periodic in one coordinate:
+    `t(y) = [1, cos(2πky/period), sin(2πky/period)]` for k = 1..modes, shape `(2 modes + 1,)`.
+
+    On a circle a translation-invariant family of output functions has the Fourier modes as
+    its POD basis, so with training data closed under shifts this is the POD-DeepONet's
+    trunk (Lu et al., CMAME 2022) without the SVD; it holds no parameters.
+    """
+
+    modes: int = eqx.field(static=True)
+    period: float = eqx.field(static=True)
+
+    def __init__(self, modes: int, period: float = 1.0):
+        self.modes = checks.count("trunk_modes", modes)
+        self.period = checks.positive("period", period)
+
+    def __call__(self, y: Float[Array, " 1"]) -> Float[Array, " latent"]:
+        k = jnp.arange(1, self.modes + 1, dtype=y.dtype)
+        phase = 2 * jnp.pi * k * y[0] / self.period
+        return jnp.concatenate([jnp.ones((1,), y.dtype), jnp.cos(phase), jnp.sin(phase)])
+
+
 class DeepONet(eqx.Module):
     """A deep operator network: `G(u)(y) ≈ Σ_k b_k(u) t_k(y) + b_0`.
 
@@ -80,7 +102,9 @@ class DeepONet(eqx.Module):
 
     The trunk MLP `R^d -> R^p` has the activation on its last layer too, as in the paper.
     `branch_depth` and `trunk_depth` count hidden layers, each of width `branch_width` /
-    `trunk_width`.
+    `trunk_width`. With `trunk_modes` (1-D outputs periodic with `period`), the trunk is
+    instead the fixed `FourierTrunk` and `latent` must be `2 trunk_modes + 1` (None: set
+    so); `trunk_width` and `trunk_depth` are then unused.
 
     `deeponet(u, y)` evaluates one query point (a scalar); `deeponet.cartesian(u, ys)`
     evaluates the branch once and the trunk at all points `ys` of shape `(n, coord_dim)`.
@@ -92,7 +116,7 @@ class DeepONet(eqx.Module):
     """
 
     branch: _Dense
-    trunk: _Dense
+    trunk: _Dense | FourierTrunk
     bias: Float[Array, ""]
     n_sensors: int = eqx.field(static=True)
     coord_dim: int = eqx.field(static=True)
@@ -103,7 +127,7 @@ class DeepONet(eqx.Module):
         self,
         n_sensors: int,
         coord_dim: int,
-        latent: int,
+        latent: int | None,
         branch_width: int,
         branch_depth: int,
         trunk_width: int,
@@ -111,16 +135,32 @@ class DeepONet(eqx.Module):
         *,
         stacked: bool = False,
         activation: Activation = "tanh",
+        trunk_modes: int | None = None,
+        period: float = 1.0,
         key: PRNGKeyArray,
     ):
+        if trunk_modes is not None:
+            fourier = FourierTrunk(trunk_modes, period)
+            if coord_dim != 1:
+                raise ValueError(f"a Fourier trunk (trunk_modes) takes 1-D query points, got "
+                                 f"coord_dim={coord_dim}")
+            if latent is None:
+                latent = 2 * fourier.modes + 1
+            if latent != 2 * fourier.modes + 1:
+                raise ValueError(f"with trunk_modes={trunk_modes} the latent size is "
+                                 f"2*trunk_modes+1 = {2 * fourier.modes + 1}, got latent="
+                                 f"{latent}; pass latent=None")
+        elif latent is None:
+            raise ValueError("latent=None needs trunk_modes (a Fourier trunk sets it)")
         sizes = checks.counts(
             n_sensors=n_sensors,
             coord_dim=coord_dim,
             latent=latent,
             branch_width=branch_width,
             branch_depth=branch_depth,
-            trunk_width=trunk_width,
-            trunk_depth=trunk_depth,
+            # unused by a Fourier trunk, whose callers may pass anything there
+            trunk_width=1 if trunk_modes is not None else trunk_width,
+            trunk_depth=1 if trunk_modes is not None else trunk_depth,
         )
         n_sensors, coord_dim, latent, branch_width, branch_depth, trunk_width, trunk_depth = sizes
         act = resolve_activation(activation)
@@ -134,7 +174,8 @@ class DeepONet(eqx.Module):
             )
         else:
             self.branch = _Dense(n_sensors, latent, branch_width, branch_depth, act, False, key=kb)
-        self.trunk = _Dense(coord_dim, latent, trunk_width, trunk_depth, act, True, key=kt)
+        self.trunk = (fourier if trunk_modes is not None else
+                      _Dense(coord_dim, latent, trunk_width, trunk_depth, act, True, key=kt))
         self.bias = jnp.zeros(())
 
     def branch_features(self, u: Float[Array, " n_sensors"]) -> Float[Array, " latent"]:

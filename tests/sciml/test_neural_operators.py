@@ -470,3 +470,25 @@ def test_serialisation_round_trip(tmp_path, getkey):
         like, _ = _model(name, getkey())  # same structure, different values
         loaded = eqx.tree_deserialise_leaves(path, like)
         np.testing.assert_array_equal(call(loaded, *args), call(model, *args))
+
+
+def test_fourier_trunk_is_the_fixed_periodic_basis_and_sets_the_latent_size():
+    from sciml.neural_operators import DeepONet, FourierTrunk
+
+    t = FourierTrunk(3, period=2.0)
+    y = 0.3
+    k = np.arange(1, 4)
+    expect = np.r_[1.0, np.cos(np.pi * k * y), np.sin(np.pi * k * y)]
+    np.testing.assert_allclose(np.asarray(t(jnp.asarray([y]))), expect, rtol=1e-6)
+    net = DeepONet(32, 1, None, 16, 2, 0, 0, trunk_modes=3, period=2.0, key=jax.random.key(0))
+    assert net.latent == 7 and not jax.tree.leaves(net.trunk)  # no trunk parameters
+    u = jnp.sin(jnp.linspace(0, 1, 32))
+    ys = jnp.linspace(0, 2, 5)[:, None]
+    np.testing.assert_allclose(np.asarray(net.cartesian(u, ys))[[0, -1]],
+                               np.asarray(net.cartesian(u, ys))[[-1, 0]], rtol=1e-5)  # periodic
+    with pytest.raises(ValueError, match="2\\*trunk_modes\\+1 = 7"):
+        DeepONet(32, 1, 8, 16, 2, 0, 0, trunk_modes=3, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="1-D query points"):
+        DeepONet(32, 2, None, 16, 2, 0, 0, trunk_modes=3, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="latent=None needs trunk_modes"):
+        DeepONet(32, 1, None, 16, 2, 8, 2, key=jax.random.key(0))

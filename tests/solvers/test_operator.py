@@ -171,3 +171,77 @@ def test_training_leaves_the_callers_model_intact():
             np.testing.assert_array_equal(np.asarray(a + 0), b)
         assert not np.array_equal(np.asarray(res.model.model.head.weight),
                                   np.asarray(fmap.model.head.weight))
+
+
+def _circulant(x, kernel):
+    """y = K x for the circulant K of `kernel` (y_j = Σ_m kernel[(j − m) mod n] x_m)."""
+    return np.real(np.fft.ifft(np.fft.fft(x, axis=-1) * np.fft.fft(kernel), axis=-1))
+
+
+@pytest.mark.parametrize("reflection", [None, 1, -1])
+def test_circular_shifts_keep_pairs_of_an_equivariant_map_exact(reflection):
+    from sciml.solvers import circular_shifts
+
+    n = 16
+    rng = np.random.default_rng(0)
+    # a symmetric kernel: K commutes with shifts and with u(x) -> s u(-x) for either sign
+    half = rng.normal(size=n // 2 + 1)
+    kernel = np.r_[half, half[1:-1][::-1]]
+    x = rng.normal(size=(64, n))
+    y = _circulant(x, kernel)
+    aug = circular_shifts(reflection)
+    xa, ya = aug(jax.random.key(3), (jnp.asarray(x), jnp.asarray(y)))
+    np.testing.assert_allclose(np.asarray(ya), _circulant(np.asarray(xa), kernel), atol=1e-12)
+    assert not np.allclose(np.asarray(xa), x)  # something moved
+    # every augmented sample is a permutation of its source, times ±1
+    np.testing.assert_allclose(np.sort(np.abs(np.asarray(xa)), 1), np.sort(np.abs(x), 1))
+    xb, _ = aug(jax.random.key(3), (jnp.asarray(x), jnp.asarray(y)))
+    np.testing.assert_array_equal(np.asarray(xa), np.asarray(xb))  # a key fixes the draw
+
+
+def test_circular_shift_reflection_is_the_mirror_about_zero_and_breaks_a_chiral_map():
+    from sciml.solvers import circular_shifts
+
+    n = 8
+    x = jnp.asarray(np.arange(n, dtype=float)[None].repeat(200, 0))
+    y = jnp.roll(x, 1, axis=1)  # a one-cell advection: commutes with shifts, not mirrors
+    xs, ys = circular_shifts()(jax.random.key(0), (x, y))
+    np.testing.assert_array_equal(np.asarray(ys), np.roll(np.asarray(xs), 1, axis=1))
+    xm, ym = circular_shifts(-1)(jax.random.key(0), (x, y))
+    mirrored = ~np.all(np.asarray(ym) == np.roll(np.asarray(xm), 1, axis=1), axis=1)
+    assert 50 < mirrored.sum() < 150  # about half the pairs were mirrored
+    # a mirrored sample is -x[(−j − s) mod n] for some shift s
+    row = np.asarray(xm)[np.flatnonzero(mirrored)[0]]
+    assert any(np.array_equal(row, -np.arange(n, dtype=float)[(-np.arange(n) - s) % n])
+               for s in range(n))
+    with pytest.raises(ValueError, match="reflection"):
+        circular_shifts(2)
+    with pytest.raises(ValueError, match="one grid"):
+        circular_shifts()(jax.random.key(0), (x, y[:, :4]))
+
+
+def test_augmented_training_is_reproducible_and_learns_an_equivariant_map():
+    from sciml.solvers import circular_shifts
+
+    n = 16
+    rng = np.random.default_rng(1)
+    half = rng.normal(size=n // 2 + 1)
+    kernel = np.r_[half, half[1:-1][::-1]]
+    x = rng.normal(size=(40, n)) + 1.0
+    y = _circulant(x, kernel)
+
+    class _Conv(eqx.Module):
+        k: jax.Array
+
+        def __call__(self, u):
+            return jnp.real(jnp.fft.ifft(jnp.fft.fft(u[0]) * jnp.fft.fft(self.k)))[None]
+
+    cfg = OperatorConfig(epochs=60, batch_size=10, learning_rate=2e-2, weight_decay=0.0,
+                         dtype="float64", augment=circular_shifts(1))
+    fmap = field_map(_Conv(jnp.zeros(n)), x, y)
+    a = train_operator(fmap, x, y, cfg, key=jax.random.key(4))
+    b = train_operator(fmap, x, y, cfg, key=jax.random.key(4))
+    np.testing.assert_array_equal(np.asarray(a.model.model.k), np.asarray(b.model.model.k))
+    assert float(np.mean(field_errors(a.model, x, y))) < 1e-2
+    with pytest.raises(TypeError, match="augment"):
+        OperatorConfig(augment="shifts")
