@@ -104,6 +104,7 @@ from sciml.solvers._train import (
     LogRecord,
     PythonLoop,
     ScanLoop,
+    bfgs,
     concat_histories,
     fit,
     history_dataset,
@@ -127,7 +128,7 @@ __all__ = [
     "Uniform",
     "aligned_wavefunction", "compare_with_exact", "concat_histories", "dcdm_loss",
     "error_quadrature",
-    "field_errors", "fit", "history_dataset", "lbfgs", "predict", "reference_error",
+    "field_errors", "bfgs", "fit", "history_dataset", "lbfgs", "predict", "reference_error",
     "relative_l2", "relative_l2_loss", "residual_values", "solve_eigenstate",
     "solve_eigenstates", "train_dcdm", "train_operator", "train_pinn", "training_data",
 ]

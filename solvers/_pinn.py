@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from sciml.problems.pde import PDEProblem, SpaceTime
 from sciml.solvers._evaluate import predict, relative_l2
 from sciml.solvers._result import TrainingResult
 from sciml.solvers._sampling import AbstractSampler, SamplerState
-from sciml.solvers._train import concat_histories, fit, lbfgs
+from sciml.solvers._train import LogRecord, bfgs, concat_histories, fit, lbfgs
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +35,12 @@ class PINNConfig:
     """The training schedule.
 
     Attributes:
-        rounds: Adam rounds; the sampler updates the collocation set after each.
-        adam_steps: total Adam steps over all rounds (at least `rounds`).
+        rounds: rounds of the first phase; the sampler updates the collocation set after
+            each.
+        adam_steps: total steps of the first phase over all rounds (at least `rounds`).
+        optimiser: the first phase's optimiser: "adam" (default), or "bfgs", dense BFGS
+            with a strong-Wolfe line search (`bfgs`; no learning rate), the fastest to a
+            small loss on networks of up to a few thousand parameters.
         learning_rate: Adam's initial rate (> 0); it decays exponentially to
             `learning_rate * final_lr_ratio` over `adam_steps` (`final_lr_ratio` in (0, 1]).
         lbfgs_steps: L-BFGS steps on the final collocation set (0 to skip).
@@ -44,6 +49,7 @@ class PINNConfig:
 
     rounds: int = 1
     adam_steps: int = 5000
+    optimiser: str = "adam"
     learning_rate: float = 1e-3
     final_lr_ratio: float = 0.05
     lbfgs_steps: int = 2000
@@ -67,6 +73,8 @@ class PINNConfig:
         )
         for name, value in values.items():  # a frozen dataclass
             object.__setattr__(self, name, value)
+        if self.optimiser not in ("adam", "bfgs"):
+            raise ValueError(f"optimiser must be 'adam' or 'bfgs', got {self.optimiser!r}")
 
 
 class ResidualLoss(eqx.Module):
@@ -200,7 +208,8 @@ def train_pinn(problem: PDEProblem, net, sampler: AbstractSampler,
                loss: ResidualLoss | RitzLoss = ResidualLoss(),
                constraint: Hard | Soft | None = None,
                optimiser: optax.GradientTransformation | None = None, key: jax.Array,
-               progress: bool = False, eval_every_round: bool = False) -> PINNResult:
+               progress: bool = False, eval_every_round: bool = False,
+               callbacks: Sequence[Callable[[LogRecord], bool | None]] = ()) -> PINNResult:
     """Train `net` (a scalar network of one point) on `problem` with `sampler`.
 
     Args:
@@ -210,11 +219,14 @@ def train_pinn(problem: PDEProblem, net, sampler: AbstractSampler,
         config: the `PINNConfig` schedule.
         loss: `ResidualLoss(...)` or `RitzLoss()`.
         constraint: `Hard()`, `Soft(...)`, or None: `Hard()` when the problem gives a lift.
-        optimiser: the first phase's optimiser (default: Adam, its rate decaying
-            exponentially from `config.learning_rate` by `config.final_lr_ratio`).
+        optimiser: the first phase's optimiser, overriding `config.optimiser` (Adam's
+            rate decays exponentially from `config.learning_rate` by
+            `config.final_lr_ratio`).
         key: PRNG key for sampling.
         progress: progress bars per phase (on a terminal).
         eval_every_round: record `rel_l2` against the reference after every round.
+        callbacks: `fit` callbacks, called at every history row of every phase (a true
+            return stops that phase); e.g. to record the error against wall time.
     """
     t0 = time.perf_counter()
     if constraint is None:
@@ -223,7 +235,10 @@ def train_pinn(problem: PDEProblem, net, sampler: AbstractSampler,
     loss.check(problem, isinstance(constraint, Hard))
     # One loss and one optimiser object per call: every round reuses `fit`'s compiled chunk.
     loss_fn = _make_loss(problem, loss, constraint)
-    adam = optimiser or optax.adam(optax.exponential_decay(
+    phase = config.optimiser if optimiser is None else "phase 1"
+    if optimiser is None and config.optimiser == "bfgs":
+        optimiser = bfgs()
+    first = optimiser or optax.adam(optax.exponential_decay(
         config.learning_rate, config.adam_steps, config.final_lr_ratio))
     steps_per_round = config.adam_steps // config.rounds
 
@@ -234,9 +249,10 @@ def train_pinn(problem: PDEProblem, net, sampler: AbstractSampler,
     histories, opt_state, step = [], None, 0
     for r in range(config.rounds):
         n = steps_per_round if r < config.rounds - 1 else config.adam_steps - step
-        res = fit(model, loss_fn, adam, steps=n, data=(state.points, state.weights, bpts),
+        res = fit(model, loss_fn, first, steps=n, data=(state.points, state.weights, bpts),
                   has_aux=True, log_every=min(config.log_every, n), opt_state=opt_state,
-                  start_step=step, progress=progress, desc=f"adam {r + 1}/{config.rounds}")
+                  start_step=step, progress=progress, callbacks=callbacks,
+                  desc=f"{phase} {r + 1}/{config.rounds}")
         model, opt_state, step = res.model, res.opt_state, res.step
         h = res.history.assign_coords(step=res.history["step"].values - (step - n))
         h["round"] = ("step", np.full(h.sizes["step"], r))
@@ -252,7 +268,7 @@ def train_pinn(problem: PDEProblem, net, sampler: AbstractSampler,
         res = fit(model, loss_fn, lbfgs(), steps=config.lbfgs_steps,
                   data=(state.points, state.weights, bpts), has_aux=True,
                   log_every=min(config.log_every, config.lbfgs_steps), progress=progress,
-                  desc="lbfgs")
+                  callbacks=callbacks, desc="lbfgs")
         model = res.model
         h = res.history
         h["round"] = ("step", np.full(h.sizes["step"], config.rounds))

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import xarray as xr
+from jax.flatten_util import ravel_pytree
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from sciml.checks import integer
@@ -378,3 +379,57 @@ def concat_histories(*histories: xr.Dataset) -> xr.Dataset:
 def lbfgs(memory_size: int = 20) -> optax.GradientTransformationExtraArgs:
     """optax's L-BFGS with a zoom line search: the second phase of PINN training."""
     return optax.lbfgs(memory_size=memory_size)
+
+
+class BFGSState(NamedTuple):
+    """Dense BFGS: the inverse-Hessian estimate `(n, n)`, the last parameters and gradient
+    (flattened, `(n,)`) and the number of updates."""
+
+    inverse_hessian: jax.Array
+    params: jax.Array
+    grad: jax.Array
+    count: jax.Array
+
+
+def scale_by_bfgs() -> optax.GradientTransformation:
+    """The BFGS direction H g with a dense inverse-Hessian estimate H (Nocedal & Wright,
+    Alg. 6.1), updated from the step s and gradient change y when the curvature s·y is
+    positive; H starts as (s·y / y·y) I after the first step (their eq. 6.20), and the
+    first direction is the gradient capped at unit length."""
+
+    def init(params):
+        flat, _ = ravel_pytree(params)
+        zero = jnp.zeros_like(flat)
+        return BFGSState(jnp.eye(flat.size, dtype=flat.dtype), zero, zero,
+                         jnp.zeros((), jnp.int32))
+
+    def update(grads, state, params):
+        g, unravel = ravel_pytree(grads)
+        x, _ = ravel_pytree(params)
+        s, y = x - state.params, g - state.grad
+        sy = s @ y
+        curved = (state.count > 0) & (sy > 1e-12 * jnp.sqrt((s @ s) * (y @ y)))
+        h = jnp.where(state.count == 1, sy / (y @ y) * jnp.eye(g.size, dtype=g.dtype),
+                      state.inverse_hessian)
+        rho = 1.0 / jnp.where(curved, sy, 1.0)
+        hy = h @ y
+        # (I − ρ s yᵀ) H (I − ρ y sᵀ) + ρ s sᵀ, expanded (H symmetric)
+        updated = (h - rho * (jnp.outer(s, hy) + jnp.outer(hy, s))
+                   + (rho**2 * (y @ hy) + rho) * jnp.outer(s, s))
+        h = jnp.where(curved, updated, state.inverse_hessian)
+        first = g * jnp.minimum(1.0, 1.0 / (jnp.linalg.norm(g) + jnp.finfo(g.dtype).tiny))
+        direction = jnp.where(state.count == 0, first, h @ g)
+        return unravel(direction), BFGSState(h, x, g, state.count + 1)
+
+    return optax.GradientTransformation(init, update)
+
+
+def bfgs(max_linesearch_steps: int = 20) -> optax.GradientTransformationExtraArgs:
+    """Dense BFGS with optax's zoom (strong Wolfe) line search, for models of up to a few
+    thousand parameters (its state is an n × n matrix: 3,000 parameters hold 72 MB in
+    float64). On small PINNs it lowers the loss far faster per step than L-BFGS or Adam
+    (Kiyani et al., "Which optimizer works best for physics-informed neural networks",
+    2025); `fit` passes the line search the `value`, `grad` and `value_fn` it needs."""
+    return optax.chain(scale_by_bfgs(), optax.scale(-1.0),
+                       optax.scale_by_zoom_linesearch(max_linesearch_steps,
+                                                      initial_guess_strategy="one"))

@@ -1,5 +1,6 @@
 """PINN training end to end on small problems, against their exact solutions."""
 
+import jax
 import numpy as np
 import pytest
 
@@ -100,3 +101,26 @@ def test_causal_weights_follow_time_slabs():
     assert float(aux["causal_min"]) == pytest.approx(np.exp(-1.5), rel=1e-12)
     with pytest.raises(ValueError, match="causal"):
         ResidualLoss(causal=-1.0)
+
+
+def test_optimiser_choice_is_checked_and_bfgs_beats_adam_per_step():
+    from sciml.problems import get_problem
+    from sciml.solvers import PINNConfig, Uniform, train_pinn
+    from sciml.validation.factories import build_network
+
+    with pytest.raises(ValueError, match="'adam' or 'bfgs'"):
+        PINNConfig(optimiser="sgd")
+    problem = get_problem("poisson_1d")
+    losses = {}
+    for opt in ("adam", "bfgs"):
+        net = build_network("mlp", problem, key=jax.random.key(0), width=8, depth=1)
+        seen = []
+        res = train_pinn(problem, net, Uniform(64), PINNConfig(adam_steps=60, lbfgs_steps=0,
+                                                              optimiser=opt, log_every=20),
+                         key=jax.random.key(1),
+                         callbacks=[lambda r, seen=seen: seen.append(r.step)])
+        assert seen == [20, 40, 60]  # the callbacks see every history row
+        assert res.history.phase.values[0] == f"{opt} 1/1"
+        losses[opt] = float(res.history.loss.values[-1])
+    # measured: 21.5 against 3423 after 60 steps
+    assert losses["bfgs"] < 0.1 * losses["adam"]

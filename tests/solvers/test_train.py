@@ -188,3 +188,51 @@ def test_progress_bar_only_on_a_terminal_and_its_postfix_leads_with_the_terms(mo
     post = _train._postfix(row)
     assert list(post) == ["residual", "norm_penalty", "loss"]
     assert post["residual"] == "3.000e-06"
+
+
+def test_bfgs_solves_least_squares_in_a_few_steps_and_keeps_h_positive_definite(getkey):
+    from sciml.solvers import bfgs
+
+    data = make_data(getkey)
+    model = Linear(jnp.zeros(3), jnp.zeros(()))
+    # a 4-parameter quadratic: BFGS with (near) exact line searches ends in about n steps
+    r = fit(model, mse, bfgs(), steps=12, data=data, log_every=1)
+    got = np.append(np.asarray(r.model.w), float(r.model.b))
+    np.testing.assert_allclose(got, lstsq(data), atol=1e-10)
+    assert np.all(np.linalg.eigvalsh(np.asarray(r.opt_state[0].inverse_hessian)) > 0)
+
+
+def test_bfgs_update_meets_the_secant_condition():
+    from sciml.solvers._train import scale_by_bfgs
+
+    t = scale_by_bfgs()
+    rng = np.random.default_rng(0)
+    x0, x1, x2 = (jnp.asarray(rng.normal(size=5)) for _ in range(3))
+    g0, g1 = (jnp.asarray(rng.normal(size=5)) for _ in range(2))
+    m = rng.normal(size=(5, 5))
+    g2 = g1 + jnp.asarray(m @ m.T + np.eye(5)) @ (x2 - x1)  # positive curvature s·y > 0
+    state = t.init(x0)
+    d0, state = t.update(g0, state, x0)
+    np.testing.assert_allclose(np.linalg.norm(d0), min(1.0, float(np.linalg.norm(g0))))
+    _, state = t.update(g1, state, x1)
+    _, state = t.update(g2, state, x2)
+    s, y = np.asarray(x2 - x1), np.asarray(g2 - g1)
+    # the update applied: H y = s exactly (the secant equation)
+    np.testing.assert_allclose(np.asarray(state.inverse_hessian) @ y, s, rtol=1e-10)
+
+
+def test_bfgs_minimises_rosenbrock_faster_than_lbfgs():
+    from sciml.solvers import bfgs
+
+    class P(eqx.Module):
+        x: jax.Array
+
+    def rosen(p, _):
+        x = p.x
+        return jnp.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+    start = P(jnp.full(6, -1.2))
+    got = fit(start, rosen, bfgs(), steps=80, log_every=80).model.x
+    np.testing.assert_allclose(np.asarray(got), np.ones(6), atol=1e-7)
+    lb = fit(start, rosen, lbfgs(memory_size=3), steps=80, log_every=80).model.x
+    assert np.max(np.abs(np.asarray(lb) - 1)) > np.max(np.abs(np.asarray(got) - 1))
