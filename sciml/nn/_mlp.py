@@ -26,6 +26,10 @@ class MLP(eqx.Module):
         lower, upper: the input box, shape `(in_size,)` (or scalars).
         activation: a name in `sciml.nn.ACTIVATIONS` (smooth ones for PINNs, which
             differentiate twice).
+
+    `init`: "uniform" (equinox's default, weights and biases U(±1/√fan_in)) or
+    "glorot_normal" (weights N(0, 2/(fan_in + fan_out)), zero biases: Raissi et al.'s and
+    DeepXDE's choice for tanh PINNs). A `sin` activation always gets the SIREN init.
     """
 
     mlp: eqx.nn.MLP
@@ -43,6 +47,7 @@ class MLP(eqx.Module):
         activation: str = "tanh",
         lower: float | Array = -1.0,
         upper: float | Array = 1.0,
+        init: str = "uniform",
         key: PRNGKeyArray,
     ):
         act = resolve_activation(activation)
@@ -55,12 +60,29 @@ class MLP(eqx.Module):
         self.mlp = eqx.nn.MLP(
             in_size, out_size, width, depth, activation=act, key=key
         )
+        if init not in ("uniform", "glorot_normal"):
+            raise ValueError(f"init must be 'uniform' or 'glorot_normal', got {init!r}")
         if activation == "sin":
             self.mlp = _siren_init(self.mlp, key)
+        elif init == "glorot_normal":
+            self.mlp = _glorot_normal(self.mlp, key)
 
     def __call__(self, x: Float[Array, ...]) -> Float[Array, ...]:
         t = 2.0 * (x - self.lower) / (self.upper - self.lower) - 1.0
         return self.mlp(t)
+
+
+def _glorot_normal(mlp: eqx.nn.MLP, key: PRNGKeyArray) -> eqx.nn.MLP:
+    """Glorot (Xavier) normal weights and zero biases (Glorot & Bengio 2010)."""
+    layers = list(mlp.layers)
+    for i, (layer, k) in enumerate(zip(layers, jax.random.split(key, len(layers)),
+                                       strict=True)):
+        fan_out, fan_in = layer.weight.shape
+        w = math.sqrt(2.0 / (fan_in + fan_out)) * jax.random.normal(k, layer.weight.shape,
+                                                                     layer.weight.dtype)
+        layers[i] = eqx.tree_at(lambda lyr: (lyr.weight, lyr.bias), layer,
+                                (w, jnp.zeros_like(layer.bias)))
+    return eqx.tree_at(lambda m: m.layers, mlp, tuple(layers))
 
 
 def _siren_init(mlp: eqx.nn.MLP, key: PRNGKeyArray, omega: float = 1.0) -> eqx.nn.MLP:

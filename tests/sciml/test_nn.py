@@ -66,3 +66,15 @@ def test_piecewise_ansatz_bad_breakpoints(getkey):
         PiecewiseC1Ansatz(0.0, 1.0, (0.6, 0.4), key=getkey())
     with pytest.raises(ValueError, match="at least one breakpoint"):
         PiecewiseC1Ansatz(0.0, 1.0, (), key=getkey())
+
+
+def test_mlp_glorot_normal_init_has_its_variance_and_zero_biases():
+    import math
+
+    net = MLP(2, "scalar", 400, 2, init="glorot_normal", key=jax.random.key(0))
+    hidden = net.mlp.layers[1]
+    assert float(jnp.max(jnp.abs(hidden.bias))) == 0.0
+    # 160,000 draws of N(0, 2/800): the sample std within 1% of sqrt(1/400) = 0.05
+    assert float(jnp.std(hidden.weight)) == pytest.approx(math.sqrt(2 / 800), rel=1e-2)
+    with pytest.raises(ValueError, match="init must be"):
+        MLP(2, "scalar", 4, 1, init="he", key=jax.random.key(0))
