@@ -44,3 +44,13 @@ def test_case_outcome_holds_error_figure_and_data(spec):
     assert ds.attrs["rel_l2"] == check.error and ds.attrs["sampler"] == spec.sampler
     assert ds.points.shape[1] == len(ds.coord)
     assert "sampler" in out.info and "training" in out.info
+
+
+@pytest.mark.slow
+def test_allen_cahn_reaches_1e_3():
+    # The slow target (≤ 1e-3 within 3 hours) with the full case's own settings:
+    # measured 6.9e-4 in 409 s on one core of the 2-core machine (float64: tests/conftest.py)
+    from sciml.validation.cases.pde import solve_pde
+
+    _, err, _ = solve_pde(FULL["allen_cahn.rad"][0])
+    assert err <= 1e-3
