@@ -26,7 +26,16 @@ def meta(**extra) -> dict:
             "machine": machine(), **extra}
 
 
+def _plain(o):
+    """Numbers (numpy, JAX scalars) as floats; anything else (e.g. a configured callable
+    such as `circular_shifts(reflection=-1)`) as its repr."""
+    try:
+        return float(o)
+    except (TypeError, ValueError):
+        return repr(o)
+
+
 def write_json(path: Path, obj) -> None:
     from sciml.io import atomic_write_text
 
-    atomic_write_text(path, json.dumps(obj, indent=2, default=float))
+    atomic_write_text(path, json.dumps(obj, indent=2, default=_plain))

@@ -107,6 +107,10 @@ def train_cell(spec) -> dict:
                 n_test=spec.n_test, wall_s=time.perf_counter() - t, source="trained here")
 
 
+def _seconds(cell: dict) -> float:
+    return cell.get("wall_time_s", cell.get("train_time_s"))  # older results: train_time_s
+
+
 def markdown(info: dict, cells: dict) -> str:
     lines = [f"# Neural operators on every problem they apply to ({info['size']})", "",
              f"Last run: `{info['command']}` on {info['date']}; "
@@ -131,8 +135,8 @@ def markdown(info: dict, cells: dict) -> str:
     lines += ["", "Specs of the cells (model arguments and training):", ""]
     for name, c in sorted(cells.items()):
         lines.append(f"- `{name}` ({c['n_train']} train / {c['n_test']} test): "
-                     f"{c['model_args']} {c['config']} — {c['source']}; `{c['command']}` "
-                     f"at {c['date']}")
+                     f"{c.get('model_args', '')} {c.get('config', '')} — {c['source']}; "
+                     f"`{c['command']}` at {c['date']}")
     return "\n".join(lines) + "\n"
 
 
@@ -179,7 +183,3 @@ def main(argv=None) -> None:
 
 if __name__ == "__main__":
     main()
-
-
-def _seconds(cell: dict) -> float:
-    return cell.get("wall_time_s", cell.get("train_time_s"))  # older results: train_time_s
