@@ -5,7 +5,8 @@ thread pools never share the process). The configuration is the Darcy one of the
 a 64 x 64 grid, 1 input and 1 output channel, 12 x 12 modes, width 32, 4 Fourier layers,
 batch 20, float32, Adam at lr 1e-3, the mean per-sample relative L2 loss. Inputs and
 targets are random normal fields of that shape (throughput does not depend on the values);
-every model sees the same arrays, in the same order of batches per epoch seed.
+every model sees the same arrays, in the same order of batches per epoch seed. Test error
+against wall time on the real Darcy data is `darcy_time_to_accuracy.py`.
 
 Models (`--only` picks a subset):
 
