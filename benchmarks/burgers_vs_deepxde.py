@@ -14,7 +14,7 @@ excludes the error evaluations (each is timed and subtracted).
    counts (soft boundary and initial losses), Adam steps and rate, then L-BFGS for as
    many iterations as DeepXDE's median seed took; float32.
 3. `sciml-best`: what sciml users run for Burgers (the `pde.burgers.rad` validation
-   case): hard constraints, RAD resampling of 4000 points in 10 rounds, an MLP 2-20×4-1,
+   case): hard constraints, RAD resampling of 4000 points in 10 rounds, an MLP 2-24×4-1,
    dense BFGS with a strong-Wolfe line search, float64.
 
 Needs the benchmark environment (`benchmarks/requirements-peers.txt`; sciml installed in
