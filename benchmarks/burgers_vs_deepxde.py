@@ -20,8 +20,8 @@ excludes the error evaluations (each is timed and subtracted).
 Needs the benchmark environment (`benchmarks/requirements-peers.txt`; sciml installed in
 it):
 
-    python benchmarks/burgers_vs_deepxde.py --size small   # 1 seed, short budgets, ~4 min
-    python benchmarks/burgers_vs_deepxde.py --size full    # 3 seeds each, ~25 min
+    python benchmarks/burgers_vs_deepxde.py --size small   # 1 seed, short budgets, ~1 min
+    python benchmarks/burgers_vs_deepxde.py --size full    # 3 seeds each, ~15 min
 
 Writes `results/burgers_vs_deepxde-<size>.{json,md,png}`.
 """
