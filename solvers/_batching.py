@@ -123,7 +123,7 @@ class AugmentedMinibatches(Minibatches):
     the model sees a new member of each sample's orbit every epoch. The step keys derive
     from the epoch's key, so a run is reproducible from `fit(..., key=...)`."""
 
-    augment: Callable = eqx.field(static=True, default=None)
+    augment: Callable = eqx.field(static=True)
 
     def __check_init__(self):
         if not callable(self.augment):

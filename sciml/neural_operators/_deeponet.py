@@ -152,17 +152,16 @@ class DeepONet(eqx.Module):
                                  f"{latent}; pass latent=None")
         elif latent is None:
             raise ValueError("latent=None needs trunk_modes (a Fourier trunk sets it)")
-        sizes = checks.counts(
+        n_sensors, coord_dim, latent, branch_width, branch_depth = checks.counts(
             n_sensors=n_sensors,
             coord_dim=coord_dim,
             latent=latent,
             branch_width=branch_width,
             branch_depth=branch_depth,
-            # unused by a Fourier trunk, whose callers may pass anything there
-            trunk_width=1 if trunk_modes is not None else trunk_width,
-            trunk_depth=1 if trunk_modes is not None else trunk_depth,
         )
-        n_sensors, coord_dim, latent, branch_width, branch_depth, trunk_width, trunk_depth = sizes
+        if trunk_modes is None:  # a Fourier trunk has no width or depth to check
+            trunk_width, trunk_depth = checks.counts(trunk_width=trunk_width,
+                                                     trunk_depth=trunk_depth)
         act = resolve_activation(activation)
         self.n_sensors, self.coord_dim, self.latent = n_sensors, coord_dim, latent
         self.stacked = bool(stacked)
