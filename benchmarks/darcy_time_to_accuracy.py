@@ -21,7 +21,9 @@ Both neuralop runs train on the same arrays with batch 20, neuralop's `AdamW` an
 `LpLoss(d=2, p=2)` (mean over the batch), under `--peer-recipe` (`RECIPES` in
 `_peers/neuralop_fno.py`): `case` (default) swaps only the model into the case's
 training: rate 1e-3, weight decay 1e-4, cosine per step to 1e-5, and sciml's scalar
-mean/std scaling of inputs and outputs; `example` is neuralop's own Darcy example as
+mean/std scaling of inputs and outputs, and the case's augmentation of every batch by the
+square's symmetries (`square_symmetries()`: a random rotation or reflection per sample);
+`example` is neuralop's own Darcy example as
 written (AdamW at 8e-3, `CosineAnnealingLR(T_max=30)` per epoch, outputs encoded by
 `UnitGaussianNormalizer`, inputs raw; its H1 loss replaced by LpLoss). The default gives
 the peer the recipe that is tuned for these data (the example's rate is tuned for its
@@ -159,7 +161,8 @@ def sciml_worker(size: str) -> dict:
     epochs = np.asarray(hist["epoch"].values, int)
     return dict(
         library="sciml", model=f"{spec.model} {spec.model_args}",
-        config={k: v for k, v in spec.config.items()},
+        config={k: v if isinstance(v, int | float | str) else repr(v)
+                for k, v in spec.config.items()},
         optimiser=(f"AdamW lr {config.learning_rate:g}, weight decay {config.weight_decay:g}, "
                    f"cosine per step to {config.learning_rate * config.final_lr_ratio:g}"),
         params=count_params(res.model.model), dtype=config.dtype,
@@ -183,9 +186,14 @@ def neuralop_worker(kind: str, size: str, epochs: int, recipe: str,
 
     spec = case_spec(size)
     _, (x, y, xt, yt) = load_data(spec)
+    # the case recipe is the case's training: its symmetry augmentation too, if it has one
+    square = recipe == "case" and spec.config.get("augment") is not None
+    if square and type(spec.config["augment"]).__name__ != "square_symmetries":
+        raise ValueError(f"the peers reproduce only square_symmetries(), not "
+                         f"{spec.config['augment']!r}")
     out = train_to_accuracy(kind.split("-", 1)[1], x, y, xt, yt, epochs=epochs,
                             recipe=recipe, batch_size=spec.config["batch_size"],
-                            threads=threads, seed=spec.seed)
+                            threads=threads, seed=spec.seed, square_symmetries=square)
     samples = out["steps_per_epoch"] * out["batch_size"]
     out.update(samples_per_s=samples / float(np.median(out["epoch_s"])),
                data=fingerprint((x, y, xt, yt)))
@@ -285,8 +293,10 @@ def write_markdown(rows: dict, info: dict, path: Path, title: str) -> None:
     lines += ["", "Setups:", ""]
     for kind, r in rows.items():
         if r["library"] == "sciml":
+            aug = r["config"].get("augment")
             lines.append(f"- `{kind}`: {r['model']}, {r['optimiser']}, batch "
-                         f"{r['batch_size']}, {r['dtype']}, JAX {r['jax_version']}; "
+                         f"{r['batch_size']}" + (f", batches augmented by `{aug}`" if aug else "")
+                         + f", {r['dtype']}, JAX {r['jax_version']}; "
                          f"build {r['setup_s']:.2f} s; test evaluations "
                          f"{sum(r['eval_s']):.1f} s in all (excluded).")
         else:
@@ -294,7 +304,9 @@ def write_markdown(rows: dict, info: dict, path: Path, title: str) -> None:
             lines.append(
                 f"- `{kind}`: neuralop {r['neuralop_version']} FNO `{r['options']}`, recipe "
                 f"`{r['recipe']}` (AdamW lr {o['lr']:g}, weight decay {o['weight_decay']:g}, "
-                f"{o['schedule']}, scaling {o['scaling']}), batch {r['batch_size']}, torch "
+                f"{o['schedule']}, scaling {o['scaling']}), batch {r['batch_size']}"
+                + (", batches augmented by the square's symmetries (as the case)"
+                   if r.get("square_symmetries") else "") + ", torch "
                 f"{r['torch_version']} with {r['torch_threads']} threads; setup "
                 f"{r['setup_s']:.2f} s; test evaluations {sum(r['eval_s']):.1f} s in all "
                 "(excluded).")

@@ -41,6 +41,7 @@ from sciml.solvers._operator_learning import (
     circular_shifts,
     field_errors,
     relative_l2_loss,
+    square_symmetries,
     train_operator,
 )
 from sciml.solvers._pinn import (
@@ -121,7 +122,8 @@ __all__ = [
     "AAS", "CG", "DCDM", "DCDMTrainingConfig", "JacobiPCG", "RAD", "RAR", "RESULTS",
     "AbstractBatcher", "AbstractSampler", "AutoLoop",
     "EigenPINNConfig", "EigenSolution", "FitResult", "FullBatch", "Hard", "LogRecord",
-    "Minibatches", "AugmentedMinibatches", "circular_shifts", "OperatorConfig",
+    "Minibatches", "AugmentedMinibatches", "circular_shifts", "square_symmetries",
+    "OperatorConfig",
     "OperatorResult", "PINNConfig", "PINNResult",
     "PaddedBatches", "PythonLoop", "Quadrature", "QuasiRandom", "ResidualField", "ResidualLoss",
     "RitzLoss", "SamplerState", "ScanLoop", "Soft", "TrainingResult", "UncertifiedEigenstateError",

@@ -186,6 +186,35 @@ class circular_shifts:  # noqa: N801 - used as a function: `circular_shifts(refl
                 sign * jnp.take_along_axis(y, idx, axis=1))
 
 
+@dataclass(frozen=True)
+class square_symmetries:  # noqa: N801 - used as a function: `square_symmetries()`
+    """A batch augmentation for fields on a square 2-D grid (`(batch, n, n)` inputs and
+    outputs on the same grid): each sample pair goes through the same random element of
+    the square's symmetry group D4 (8 elements: a transpose with probability 1/2, then
+    each axis reversed with probability 1/2).
+
+    Valid when the operator commutes with the rotations and reflections of the square
+    and the data's distribution is invariant under them: Darcy flow on the unit square
+    with a constant forcing and zero walls, whose coefficient field is isotropic. Call it
+    as `augment(key, (x, y)) -> (x, y)`.
+    """
+
+    def __call__(self, key: jax.Array, batch: tuple[jax.Array, jax.Array]):
+        x, y = batch
+        if x.ndim != 3 or y.shape != x.shape or x.shape[1] != x.shape[2]:
+            raise ValueError(f"square_symmetries augments square 2-D fields with inputs and "
+                             f"outputs on one grid, (batch, n, n) each; got x {x.shape}, "
+                             f"y {y.shape}")
+        pick = jax.random.bernoulli(key, 0.5, (3, x.shape[0], 1, 1))
+
+        def apply(f):
+            f = jnp.where(pick[0], jnp.swapaxes(f, 1, 2), f)
+            f = jnp.where(pick[1], f[:, ::-1, :], f)
+            return jnp.where(pick[2], f[:, :, ::-1], f)
+
+        return apply(x), apply(y)
+
+
 def _schedule(config: OperatorConfig, n_batches: int):
     warm, total = config.warmup_epochs * n_batches, config.epochs * n_batches
     decay = optax.cosine_decay_schedule(config.learning_rate, max(total - warm, 1),

@@ -161,10 +161,24 @@ RECIPES = {
 }
 
 
+def _square_symmetries(gen, x, y):
+    """The same random element of D4 applied to each pair of ``(b, 1, n, n)`` tensors."""
+    import torch
+
+    pick = torch.rand((3, x.shape[0], 1, 1, 1), generator=gen) < 0.5
+
+    def apply(f):
+        f = torch.where(pick[0], f.transpose(-1, -2), f)
+        f = torch.where(pick[1], f.flip(-2), f)
+        return torch.where(pick[2], f.flip(-1), f)
+
+    return apply(x), apply(y)
+
+
 def train_to_accuracy(config: str, x: np.ndarray, y: np.ndarray, x_test: np.ndarray,
                       y_test: np.ndarray, *, epochs: int, recipe: str = "case",
                       batch_size: int = 20, threads: int | None = None, seed: int = 0,
-                      eval_batch: int = 50) -> dict:
+                      eval_batch: int = 50, square_symmetries: bool = False) -> dict:
     """Train ``config`` on ``x, y`` (``(n, H, W)``) for ``epochs`` under ``RECIPES[recipe]``
     and evaluate the mean per-sample relative L2 error on ``x_test, y_test`` after every
     epoch.
@@ -175,7 +189,10 @@ def train_to_accuracy(config: str, x: np.ndarray, y: np.ndarray, x_test: np.ndar
     (normalisation statistics, tensors and the optimiser included; imports not) and excludes the
     evaluations, which run under ``torch.inference_mode()`` in batches of ``eval_batch``,
     are compared with ``y_test`` in float64, and are timed separately. ``threads=None``
-    keeps PyTorch's default thread count (recorded).
+    keeps PyTorch's default thread count (recorded). ``square_symmetries`` sends every
+    training batch through a random element of the square's symmetry group per sample (a
+    transpose, then each axis reversed, each with probability 1/2), as sciml's
+    ``square_symmetries`` augmentation does when the case uses it.
 
     Returns a dict with ``trace`` ``[(wall_s, epoch, test_rel_l2), ...]``, per-epoch
     ``train_loss`` (mean over the epoch's batches), ``epoch_s`` and ``eval_s``, and the
@@ -243,8 +260,11 @@ def train_to_accuracy(config: str, x: np.ndarray, y: np.ndarray, x_test: np.ndar
         total_loss = 0.0
         for b in range(n_batches):
             idx = perm[b * batch_size:(b + 1) * batch_size]
+            xb, yb = xt[idx], yt[idx]
+            if square_symmetries:
+                xb, yb = _square_symmetries(gen, xb, yb)
             opt.zero_grad()
-            loss = loss_fn(forward(xt[idx]), target(yt[idx]))
+            loss = loss_fn(forward(xb), target(yb))
             loss.backward()
             opt.step()
             if per_step:
@@ -264,7 +284,7 @@ def train_to_accuracy(config: str, x: np.ndarray, y: np.ndarray, x_test: np.ndar
             break
     return dict(
         library="neuraloperator", config=config, options=dict(CONFIGS[config]),
-        recipe=recipe, recipe_options=dict(r), params=count_params(model),
+        recipe=recipe, recipe_options=dict(r), square_symmetries=square_symmetries, params=count_params(model),
         torch_version=torch.__version__, neuralop_version=__import__("neuralop").__version__,
         torch_threads=torch.get_num_threads(), epochs=len(trace), batch_size=batch_size,
         steps_per_epoch=n_batches, rel_l2=trace[-1][2], wall_time_s=trace[-1][0],

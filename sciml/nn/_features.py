@@ -19,7 +19,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciml import checks
 from sciml.nn._activations import ACTIVATIONS, resolve_activation
-from sciml.nn._mlp import _siren_init
+from sciml.nn._mlp import _siren_init, _to_unit
 
 Size = int | str
 
@@ -49,12 +49,6 @@ def _box(lower, upper, in_size: Size, check_order: bool = True) -> tuple[Array, 
     if check_order and not bool(jnp.all(upper > lower)):
         raise ValueError(f"input box needs upper > lower, got lower={lower}, upper={upper}")
     return lower, upper
-
-
-def _to_unit(x: Array, lower: Array, upper: Array) -> Array:
-    """Map `x` from `[lower, upper]` to `[-1, 1]`; the box gets no gradient."""
-    lower, upper = jax.lax.stop_gradient(lower), jax.lax.stop_gradient(upper)
-    return 2.0 * (x - lower) / (upper - lower) - 1.0
 
 
 class FourierFeatureMLP(eqx.Module):

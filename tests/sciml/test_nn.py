@@ -1,5 +1,6 @@
 """MLP and the hard-constraint ansätze."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -27,6 +28,29 @@ def test_mlp_input_scaling(getkey):
     a = MLP("scalar", "scalar", 8, 2, lower=0.0, upper=10.0, key=k)
     b = MLP("scalar", "scalar", 8, 2, lower=-1.0, upper=1.0, key=k)
     assert a(jnp.asarray(10.0)) == pytest.approx(float(b(jnp.asarray(1.0))), abs=1e-14)
+
+
+def test_mlp_box_is_fixed_through_training(getkey):
+    # the box is a normalisation, not a parameter: no gradient, and a trainer that updates
+    # every float array (as `fit` does) leaves it where it was built
+    import optax
+
+    net = MLP(2, 1, 8, 2, lower=jnp.array([-1.0, 0.0]), upper=jnp.array([1.0, 0.99]),
+              key=getkey())
+    x = jax.random.uniform(getkey(), (64, 2))
+    loss = lambda m: jnp.mean((jax.vmap(m)(x)[:, 0] - jnp.sin(3 * x[:, 0])) ** 2)
+    grads = eqx.filter_grad(loss)(net)
+    assert bool(jnp.all(grads.lower == 0.0)) and bool(jnp.all(grads.upper == 0.0))
+    assert float(jnp.abs(grads.mlp.layers[0].weight).max()) > 0
+    opt = optax.adam(1e-2)
+    state = opt.init(eqx.filter(net, eqx.is_inexact_array))
+    trained = net
+    for _ in range(50):
+        updates, state = opt.update(eqx.filter_grad(loss)(trained), state)
+        trained = eqx.apply_updates(trained, updates)
+    np.testing.assert_array_equal(trained.lower, net.lower)
+    np.testing.assert_array_equal(trained.upper, net.upper)
+    assert loss(trained) < 0.5 * loss(net)
 
 
 def test_mlp_bad_input(getkey):

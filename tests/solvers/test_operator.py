@@ -220,6 +220,36 @@ def test_circular_shift_reflection_is_the_mirror_about_zero_and_breaks_a_chiral_
         circular_shifts()(jax.random.key(0), (x, y[:, :4]))
 
 
+def _dirichlet_laplacian(u):
+    """The 5-point Laplacian with zero walls on (batch, n, n): commutes with D4."""
+    p = np.pad(u, [(0, 0), (1, 1), (1, 1)])
+    return p[:, :-2, 1:-1] + p[:, 2:, 1:-1] + p[:, 1:-1, :-2] + p[:, 1:-1, 2:] - 4 * u
+
+
+def test_square_symmetries_keep_pairs_of_an_equivariant_map_and_draw_all_eight():
+    from sciml.solvers import square_symmetries
+
+    n = 6
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, n, n))
+    y = _dirichlet_laplacian(x) + x**3  # D4-equivariant and nonlinear
+    xa, ya = square_symmetries()(jax.random.key(1), (jnp.asarray(x), jnp.asarray(y)))
+    xa, ya = np.asarray(xa), np.asarray(ya)
+    np.testing.assert_allclose(ya, _dirichlet_laplacian(xa) + xa**3, atol=1e-12)
+    # each sample became one of the 8 images of its source; all 8 occur about equally
+    images = lambda f: [g for t in (f, f.T) for g in (t, t[::-1], t[:, ::-1], t[::-1, ::-1])]
+    which = [next(k for k, g in enumerate(images(x[i])) if np.array_equal(g, xa[i]))
+             for i in range(len(x))]
+    counts = np.bincount(which, minlength=8)
+    assert counts.min() > 25, counts  # 50 expected per element
+    # a map that is not D4-equivariant (a shift along one axis) is broken by the draw
+    shifted = np.roll(x, 1, axis=1)
+    xs, ys = square_symmetries()(jax.random.key(1), (jnp.asarray(x), jnp.asarray(shifted)))
+    assert not np.allclose(np.asarray(ys), np.roll(np.asarray(xs), 1, axis=1))
+    with pytest.raises(ValueError, match="square 2-D"):
+        square_symmetries()(jax.random.key(0), (x[:, :, :4], y[:, :, :4]))
+
+
 def test_augmented_training_is_reproducible_and_learns_an_equivariant_map():
     from sciml.solvers import circular_shifts
 

@@ -221,13 +221,24 @@ def _burgers_symmetries():
     return circular_shifts(reflection=-1)
 
 
+def _square_symmetries():
+    from sciml.solvers import square_symmetries
+
+    return square_symmetries()
+
+
 # Budgets of the full cases: the issue's 1000 training / 200 test samples.
 FULL: dict[str, tuple[OperatorSpec, float, str]] = {
+    # Darcy on the unit square (f = 1, zero walls, an isotropic coefficient) commutes with
+    # the square's rotations and reflections: every batch is augmented by them (measured
+    # here, float32, seed 0: 1.10e-2 with, 1.69e-2 without, same 80 epochs and cost).
     "darcy.fno": (
         OperatorSpec("darcy", "fno", resolution=64, model_args=dict(modes=(12, 12), width=32,
                                                                       depth=4),
-                     config=dict(epochs=80, batch_size=20, learning_rate=1e-3)),
-        2e-2, "Darcy 64×64, FNO (12 modes, width 32, 4 layers)"),
+                     config=dict(epochs=80, batch_size=20, learning_rate=1e-3,
+                                 augment=_square_symmetries())),
+        2e-2, "Darcy 64×64, FNO (12 modes, width 32, 4 layers), batches rotated and "
+              "reflected"),
     "darcy.mgno": (
         OperatorSpec("darcy", "mgno", resolution=64,
                      model_args=dict(width=32, depth=4, levels=5),
@@ -235,14 +246,20 @@ FULL: dict[str, tuple[OperatorSpec, float, str]] = {
         1.5e-2, "Darcy 64×64, MgNO (width 32, 4 layers, 5-level V-cycles, zero padding)"),
     # 8 modes at 32×32 (half the Nyquist frequency): with 12, the top kept modes are
     # learned on content that is aliased at 32 but real at 64 (in `sciml validate`, 12
-    # modes: 1.66e-2 at 32, 2.07e-2 at 64; 8 modes: 1.66e-2 and 1.96e-2)
+    # modes: 1.66e-2 at 32, 2.07e-2 at 64; 8 modes: 1.66e-2 and 1.96e-2). Measured here
+    # (seed 0) at 32 / 64: 80 epochs 1.66e-2 / 1.96e-2; width 64 and 120 epochs 1.44e-2 /
+    # 1.76e-2 (431 s); square symmetries, 80 epochs 1.18e-2 / 1.55e-2 (161 s), 120 epochs
+    # 1.02e-2 / 1.43e-2 (254 s, one core). The 32 -> 64 gap (about 4e-3) is the content
+    # a 32×32 grid cannot hold: linear interpolation of the exact 32×32 averages is 5.4e-3
+    # from the 64×64 ones, cubic 2.3e-3.
     "darcy.fno_32to64": (
         OperatorSpec("darcy", "fno", resolution=32, model_args=dict(modes=(8, 8), width=32,
                                                                       depth=4),
-                     config=dict(epochs=80, batch_size=20, learning_rate=1e-3),
+                     config=dict(epochs=120, batch_size=20, learning_rate=1e-3,
+                                 augment=_square_symmetries()),
                      eval_resolutions=(64,)),
-        2e-2, "resolution transfer: a Darcy FNO (8 modes) trained at 32×32, evaluated at "
-              "64×64"),
+        1.5e-2, "resolution transfer: a Darcy FNO (8 modes) trained at 32×32 on rotated and "
+                "reflected batches, evaluated at 64×64"),
     "burgers_periodic.fno": (
         OperatorSpec("burgers_periodic", "fno", resolution=1024,
                      model_args=dict(modes=(16,), width=64, depth=4),
@@ -263,10 +280,9 @@ FULL: dict[str, tuple[OperatorSpec, float, str]] = {
               "trained on shifted and mirrored batches"),
 }
 
-# Tolerance on the error at the evaluation resolution of transfer cases (the issue asks
-# for the error to be reported beside the same-resolution one; the bound is the target of
-# the same-resolution FNO case).
-TRANSFER: dict[str, float] = {"darcy.fno_32to64": 2e-2}
+# Tolerance on the error at the evaluation resolution of transfer cases, reported beside
+# the same-resolution one (1.5e-2: a margin over the 2e-2 of the 64×64 FNO case).
+TRANSFER: dict[str, float] = {"darcy.fno_32to64": 1.5e-2}
 
 # Quick: the antiderivative trains in about 35 s (data generation 7 s).
 QUICK: dict[str, tuple[OperatorSpec, float, str]] = {
