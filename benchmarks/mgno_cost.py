@@ -15,7 +15,8 @@ float32, this measures
    stride 2 on 64², and the first layer's 1 -> 32), forward, input gradient and weight
    gradient separately.
 
-Each thread setting runs in its own process: `1 thread` (XLA's Eigen pool off), `default`
+Each thread setting runs in its own process: `1 core` (pinned with `taskset`, XLA's Eigen
+pool off), `default`
 (XLA's own threading over both cores) and, for the training step only, `2 devices`
 (`--xla_force_host_platform_device_count=2`: `fit` shards each batch over them).
 
@@ -41,7 +42,7 @@ from _common import RESULTS, meta, write_json  # noqa: E402
 
 SIZES = {"small": dict(batch=4, reps=3), "full": dict(batch=20, reps=10)}
 SETTINGS = {
-    "1 thread": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+    "1 core": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
     "default": "",
     "2 devices": "--xla_force_host_platform_device_count=2",
 }
@@ -142,7 +143,9 @@ def kernel_worker(batch: int, reps: int) -> dict:
 
 def run(task: str, setting: str, size: str) -> dict:
     env = {**os.environ, "XLA_FLAGS": SETTINGS[setting]}
-    out = subprocess.run([sys.executable, __file__, "--worker", task, "--size", size],
+    # XLA's flags alone do not keep its dot products to one thread: pin the process too
+    pin = ["taskset", "-c", "0"] if setting == "1 core" else []
+    out = subprocess.run(pin + [sys.executable, __file__, "--worker", task, "--size", size],
                          env=env, capture_output=True, text=True)
     if out.returncode:
         raise RuntimeError(f"{task} ({setting}) failed:\n{out.stderr[-3000:]}")
@@ -161,7 +164,7 @@ def write_markdown(res: dict, path: Path) -> None:
              f"Darcy 64 x 64 models of `operator.darcy.mgno` and `operator.darcy.fno`, batch "
              f"{res['batch']}, float32. FLOPs from XLA's cost analysis; a step is "
              "`train_operator`'s (gradient and AdamW update).", "",
-             "| model | threads | GFLOP / sample (forward, gradient) | step (ms) | samples/s | "
+             "| model | cores | GFLOP / sample (forward, gradient) | step (ms) | samples/s | "
              "GFLOP/s step (forward, backward) |", "|---|---|---|---|---|---|"]
     for r in res["models"]:
         flop = rate = "-"
@@ -172,10 +175,10 @@ def write_markdown(res: dict, path: Path) -> None:
         lines.append(f"| {r['kind']} | {r['setting']} | {flop} | {r['step_s'] * 1e3:.0f} | "
                      f"{r['samples_per_s']:.1f} | {rate} |")
     k = res["kernels"]
-    lines += ["", "Ceiling, one thread: float32 matrix product "
+    lines += ["", "Ceiling, one core: float32 matrix product "
               + ", ".join(f"{n}²: {g:.0f} GFLOP/s" for n, g in k["matmul"].items()) + ".", "",
               "The V-cycle's 3x3 convolutions (32 output channels, batch "
-              f"{res['batch']}), one thread, GFLOP/s:", "",
+              f"{res['batch']}), one core, GFLOP/s:", "",
               "| grid | in channels | stride | MFLOP | forward | input gradient | "
               "weight gradient |", "|---|---|---|---|---|---|---|"]
     for r in k["convs"]:
@@ -202,7 +205,7 @@ def main(argv=None) -> None:
     for kind in ("mgno", "fno"):
         for setting in SETTINGS:
             models.append({**run(kind, setting, args.size), "setting": setting})
-    kernels = run("kernels", "1 thread", args.size)
+    kernels = run("kernels", "1 core", args.size)
     res = meta(command=f"python benchmarks/mgno_cost.py --size {args.size}", size=args.size,
                batch=cfg["batch"], loadavg_start=[round(v, 2) for v in load0], models=models,
                kernels=kernels, loadavg_end=[round(v, 2) for v in os.getloadavg()])

@@ -6,15 +6,20 @@ of ℓ, energies in units of ħ²/(2m ℓ²)) for the lowest states, one at a ti
 function that vanishes at the walls, a loss of mean squared residual plus a normalisation
 penalty, and the energy either fixed or trained.
 
-Three phases per state, all on `fit`: (1) a Ritz warm start, Adam on the Rayleigh quotient
+Each state (optionally started from a least-squares fit of the networks' last layers to
+its finite-difference eigenvector, `EigenPINNConfig.fd_start`) trains in three phases, all
+on `fit`: (1) a Ritz warm start, Adam on the Rayleigh quotient
 ∫ψ'² + Vψ² / ∫ψ² deflated against the states found, which by the variational principle
 picks the *lowest* remaining state (every eigenpair zeroes the residual, so the residual
 loss alone cannot); (2) Adam and (3) L-BFGS on the residual loss, the energy trainable (or
 fixed). Where V jumps, ψ'' jumps with it and one smooth network smears the kink: the trial
 function is then `PiecewiseC1Ansatz`, one network per region joined C¹, collocated on
-Gauss-Legendre nodes inside each region. Only the network weights (and the energy) train:
-the input box of each network is held fixed (a trained box can collapse, saturating every
-unit so the network is a constant and its region keeps a residual no step can remove).
+Gauss-Legendre nodes inside each region (regions where V exceeds the ground-state energy
+optionally cut into pieces a few decay lengths long: `EigenPINNConfig.decay_lengths`). The
+residual of state n is measured in units of (nπ/L)² + |E_n|, E_n from finite differences.
+Only the network weights (and the energy) train: the input box of each network is held
+fixed (a trained box can collapse, saturating every unit so the network is a constant and
+its region keeps a residual no step can remove).
 
 Every state is then certified without the exact reference (`EigenSolution`): its Rayleigh
 quotient ρ and residual norm η = ‖Hψ − ρψ‖/‖ψ‖ on a finer quadrature than the collocation
@@ -33,6 +38,7 @@ from dataclasses import dataclass, replace
 
 import equinox as eqx
 import jax
+import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -61,8 +67,28 @@ class EigenPINNConfig:
 
     Attributes:
         width, depth, activation: each network (one per region of constant V).
-        piecewise: one network per region joined C¹ (True), or a single network.
-        n_colloc: Gauss-Legendre collocation nodes per region.
+        piecewise: one network per piece joined C¹ (True), or a single network. The pieces
+            are the regions of constant V, those where V exceeds the ground-state energy E₁
+            cut into equal pieces at most `decay_lengths` decay lengths long.
+        decay_lengths: longest piece in a classically forbidden region, in decay lengths
+            1/√(V − E₁) (E₁ from finite differences; 0, the default: no cuts). A C¹ chain
+            extrapolates each piece's value and slope across the next, so one piece
+            spanning many decay lengths must cancel a linear term to e^(−κℓ); shorter pieces
+            also put the collocation nodes where ψ decays. Not a default: measured on the
+            sweep's wide barrier (2000 × 0.8, 8 decay lengths: 4 pieces in the barrier) its
+            degenerate pair's second member converged to level 3 instead, in 2.5 times the
+            time (each piece adds `n_colloc` nodes).
+        n_colloc: Gauss-Legendre collocation nodes per piece.
+        fd_start: before the Ritz phase, fit the last layer of every network (ψ is linear in
+            them) by least squares to the finite-difference eigenvector of the state; with
+            states found below, to the combination of the lowest finite-difference vectors
+            orthogonal to them (for a degenerate level, the member its partner left).
+            Off by default: alone it puts the sweep's exactly degenerate wide-barrier pair
+            (2000 × 0.8) in the exact span to 4e-3, but the Ritz and Adam phases that
+            follow carried the second member to another level (Adam without the Ritz phase
+            took both elsewhere: the fitted last layers are large, cancelling weights; L-BFGS
+            alone from it left the pair at 2e-3), and on the deep narrow well (2000 × 0.1)
+            the ground state ended less accurate (ψ 6e-4 against 9e-5 without it).
         ritz_steps, ritz_lr: Rayleigh-quotient warm start (0 to skip).
         adam_steps, adam_lr: residual training with Adam (cosine-decayed rate).
         lbfgs_steps, lbfgs_memory: residual training with L-BFGS (at most `lbfgs_steps`,
@@ -71,6 +97,10 @@ class EigenPINNConfig:
         exact_energy_step: with a trainable energy, also minimise the loss over E exactly
             (it is quadratic in E) after every `log_every` optimiser steps.
         energy: the fixed energy when `train_energy` is False (e.g. π² for the empty box).
+        residual_scale: the residual of state n is divided by (nπ/L)² + |E_n| with E_n its
+            finite-difference estimate ("energy"), or by (nπ/L)² + max|V| ("potential").
+            In a deep well E_n ≪ max V, and dividing by max V leaves the residual too weak
+            against the penalties to be trained below the ψ target.
         norm_weight, ortho_weight: weights of the normalisation and orthogonality penalties.
         rayleigh_weight: weight of the Rayleigh quotient (/ energy scale) kept in the
             residual phases. It is stationary at every eigenstate, so it does not move the
@@ -79,8 +109,9 @@ class EigenPINNConfig:
             Against lower states it pulls the other way; `ortho_weight` must exceed
             rayleigh_weight·(E_n - E_1)/scale (< rayleigh_weight) to keep deflation exact.
         log_every: steps between history rows.
-        certify_nodes: Gauss-Legendre nodes per region of V of the certificate's quadrature
-            (independent of, and finer than, the collocation nodes).
+        certify_nodes: Gauss-Legendre nodes of the certificate's quadrature per region of V
+            and per piece of the ansatz (independent of, and finer than, the collocation
+            nodes).
         energy_rtol: a state is certified only if its energy's relative error bound is at
             most this...
         psi_tol: ...and its bound on the normalised, sign-aligned ψ L2 error at most this.
@@ -95,7 +126,9 @@ class EigenPINNConfig:
     depth: int = 2
     activation: str = "tanh"
     piecewise: bool = True
+    decay_lengths: float = 0.0
     n_colloc: int = 64
+    fd_start: bool = False
     ritz_steps: int = 500
     ritz_lr: float = 5e-3
     adam_steps: int = 2000
@@ -105,6 +138,7 @@ class EigenPINNConfig:
     train_energy: bool = True
     exact_energy_step: bool = True
     energy: float | None = None
+    residual_scale: str = "energy"
     norm_weight: float = 1.0
     ortho_weight: float = 10.0
     rayleigh_weight: float = 1.0
@@ -123,9 +157,10 @@ class EigenPINNConfig:
             checks.integer(name, getattr(self, name), low=0)
         for name in ("ritz_lr", "adam_lr", "norm_weight", "energy_rtol", "psi_tol"):
             checks.positive(name, getattr(self, name))
-        for name in ("ortho_weight", "rayleigh_weight", "stop_margin"):
+        for name in ("ortho_weight", "rayleigh_weight", "stop_margin", "decay_lengths"):
             checks.nonnegative(name, getattr(self, name))
-        for name in ("piecewise", "train_energy", "exact_energy_step", "raise_uncertified"):
+        for name in ("piecewise", "fd_start", "train_energy", "exact_energy_step",
+                     "raise_uncertified"):
             value = getattr(self, name)
             if not isinstance(value, bool | np.bool_):
                 raise TypeError(f"parameter {name!r} must be a bool, got {value!r} "
@@ -133,6 +168,9 @@ class EigenPINNConfig:
         if not isinstance(self.activation, str):
             raise TypeError(f"parameter 'activation' must be a str, got {self.activation!r} "
                             f"({type(self.activation).__name__})")
+        if self.residual_scale not in ("energy", "potential"):
+            raise ValueError("residual_scale must be 'energy' or 'potential', got "
+                             f"{self.residual_scale!r}")
         if self.energy is not None:
             checks.real("energy", self.energy)
         elif not self.train_energy:
@@ -147,9 +185,9 @@ class EigenSolution(TrainingResult):
     reasons a state was not certified), and its certificate.
 
     The certificate uses no exact reference. H = −d²/dx² + V with hard walls; ρ and η are
-    computed by Gauss-Legendre on each region of V with `certify_nodes` nodes, independent
-    of the collocation nodes; λ is the eigenvalue nearest ρ, φ its normalised eigenfunction
-    and θ = ∠(ψ, φ).
+    computed by Gauss-Legendre on each region of V (and each piece of the ansatz within it)
+    with `certify_nodes` nodes, independent of the collocation nodes; λ is the eigenvalue
+    nearest ρ, φ its normalised eigenfunction and θ = ∠(ψ, φ).
 
     - Krylov–Weinstein: some eigenvalue lies in [ρ − η, ρ + η] (`energy_interval`), for any
       ψ in the domain of H (ours is C¹ with ψ'' piecewise smooth, so Hψ is in L²).
@@ -364,6 +402,71 @@ def _collocation_summary(model: EigenModel, grid: _Grid):
     return _loss_optimal_energy(model, grid), kinetic / norm
 
 
+def _fd_states(problem: QuantumWell, n: int, points: int = _FD_POINTS):
+    """The lowest `n` eigenvectors of the finite-difference Hamiltonian of `_fd_energies`:
+    the grid with the walls (points + 2,) and the vectors there, zero at the walls and
+    normalised to h Σ φ² = 1, shape (points + 2, n)."""
+    L = float(problem.L)
+    h = L / (points + 1)
+    x = h * np.arange(1, points + 1)
+    v = np.asarray(problem.potential(x), dtype=np.float64)
+    _, vectors = scipy.linalg.eigh_tridiagonal(2.0 / h**2 + v, np.full(points - 1, -1.0 / h**2),
+                                               select="i", select_range=(0, n - 1))
+    grid = np.concatenate([[0.0], x, [L]])
+    return grid, np.pad(vectors / math.sqrt(h), ((1, 1), (0, 0)))
+
+
+def _last_layers(psi) -> list:
+    nets = psi.nets if isinstance(psi, PiecewiseC1Ansatz) else (psi.net,)
+    return [leaf for n in nets for leaf in (n.mlp.layers[-1].weight, n.mlp.layers[-1].bias)]
+
+
+@eqx.filter_jit
+def _last_layer_design(model: EigenModel, grid: _Grid):
+    """ψ at the collocation nodes as the matrix of its (linear) dependence on the networks'
+    last layers (`_last_layers`, raveled): shape (nodes, parameters)."""
+    spec = jax.tree.map(lambda _: False, model)
+    spec = eqx.tree_at(lambda m: _last_layers(m.psi), spec,
+                       [True] * len(_last_layers(model.psi)))
+    params, static = eqx.partition(model, spec)
+    flat, _ = jax.flatten_util.ravel_pytree(params)
+
+    def values(theta):
+        _, unravel = jax.flatten_util.ravel_pytree(params)
+        m = eqx.combine(unravel(theta), static)
+        return jnp.concatenate([p for p, _, _ in _pieces(m, grid.x)])
+
+    return jax.jacfwd(values)(flat)
+
+
+def _fd_start(model: EigenModel, grid: _Grid, problem: QuantumWell,
+              n_previous: int) -> EigenModel:
+    """`model` with its networks' last layers fitted to the finite-difference state
+    (`EigenPINNConfig.fd_start`): by weighted least squares at the collocation nodes, to
+    the unit combination of the lowest `n_previous` + 1 finite-difference vectors orthogonal
+    to the `n_previous` states of `grid.previous` (the lowest state orthogonal to them, as
+    the solve seeks)."""
+    x, w = np.concatenate(grid.x), np.concatenate(grid.w)
+    fd_x, fd_v = _fd_states(problem, n_previous + 1)
+    basis = np.stack([np.interp(x, fd_x, fd_v[:, i]) for i in range(n_previous + 1)], axis=1)
+    if n_previous:
+        prev = np.concatenate([np.asarray(p)[:n_previous] for p in grid.previous], axis=1)
+        u, _, _ = np.linalg.svd(basis.T @ (w[:, None] * prev.T), full_matrices=True)
+        target = basis @ u[:, -1]
+    else:
+        target = basis[:, -1]
+    target = target / math.sqrt(np.sum(w * target**2))
+    design = np.asarray(_last_layer_design(model, grid))
+    sw = np.sqrt(w)
+    theta = np.linalg.lstsq(sw[:, None] * design, sw * target, rcond=1e-12)[0]
+    spec = jax.tree.map(lambda _: False, model)
+    spec = eqx.tree_at(lambda m: _last_layers(m.psi), spec,
+                       [True] * len(_last_layers(model.psi)))
+    params, static = eqx.partition(model, spec)
+    _, unravel = jax.flatten_util.ravel_pytree(params)
+    return eqx.combine(unravel(jnp.asarray(theta)), static)
+
+
 # --- the certificate -----------------------------------------------------------------------
 def _regions(problem: QuantumWell) -> tuple[float, ...]:
     return (0.0, *(float(b) for b in np.asarray(problem.breakpoints)), float(problem.L))
@@ -388,11 +491,12 @@ def _rayleigh_residual(model: EigenModel, xs, ws, vs, same_pieces: bool):
 
 def _certificate_data(model: EigenModel, problem: QuantumWell, nodes: int) -> dict:
     """ρ, η and the sine spectrum of the residual r = (Hψ − ρψ)/‖ψ‖ on the certificate's
-    quadrature (nodes per region of V): `coefficients` ⟨r, s_j⟩ of s_j = √(2/L) sin(jπx/L),
+    quadrature (nodes per interval between consecutive edges of the regions of V and of
+    the ansatz's pieces): `coefficients` ⟨r, s_j⟩ of s_j = √(2/L) sin(jπx/L),
     j = 1..nodes/2 (resolved by the rule), `tail` = η² − Σ_j ⟨r, s_j⟩² (Parseval),
     `v_min`, `v_max`: the extremes of V at the nodes, and the rule's `nodes`, `weights` with
     `residual` r there."""
-    edges = _regions(problem)
+    edges = tuple(sorted(set(_regions(problem)) | {float(e) for e in model.psi.edges}))
     xs, ws = _gauss(edges, nodes)
     vs = [np.asarray(problem.potential(x), dtype=np.float64) for x in xs]
     same = tuple(float(e) for e in model.psi.edges) == edges
@@ -490,17 +594,25 @@ def _certified(states: Sequence[EigenSolution], problem: QuantumWell, config: Ei
 
     Pass 1 bounds each state by the gap to its neighbours: a neighbour of this solve by the
     far end of its Krylov–Weinstein interval, else finite differences less their error
-    estimate. Pass 2 sharpens this when the gap is small (a double well): the other states
-    of the solve are taken one by one, |r_i| = |⟨r, φ_i⟩| ≤ |⟨r, ψ̂_i⟩| + η ‖ψ̂_i − φ_i‖
-    with pass 1's bound on the last factor and |λ_i − ρ| ≥ |ρ_i − ρ| − η_i, and only the
-    states not computed are left to the gap bounds (`_bounds`).
+    estimate; a neighbour counts only if its Rayleigh quotient is nearest its own index's
+    finite-difference eigenvalue. Pass 2 sharpens this when the gap is small (a double
+    well): the other states of the solve are taken one by one,
+    |r_i| = |⟨r, φ_i⟩| ≤ |⟨r, ψ̂_i⟩| + η ‖ψ̂_i − φ_i‖ with pass 1's bound on the last
+    factor and |λ_i − ρ| ≥ |ρ_i − ρ| − η_i, and only the states not computed are left to
+    the gap bounds (`_bounds`).
     """
     by_index = {s.index: s for s in states}
     top = max(by_index) + 1
     fd, fd_err = _fd_energies(problem, top) if fd is None else fd
     fd_below = lambda i, rho: rho - (fd[i - 1] + fd_err[i - 1])  # ρ − (upper end of λ_i)
     fd_above = lambda i, rho: (fd[i - 1] - fd_err[i - 1]) - rho
-    known = {k for k, s in by_index.items() if math.isfinite(s.residual_norm)}
+    # A computed state stands for its index's eigenvalue (as a neighbour's gap and in pass
+    # 2) only if its Rayleigh quotient is nearest that finite-difference eigenvalue (up to
+    # the latter's error): a state that converged to another level would otherwise hide
+    # the level it skipped from its neighbours' gaps, certifying them falsely.
+    placed = lambda k, rho: abs(rho - fd[k - 1]) <= np.min(np.abs(fd - rho)) + fd_err[k - 1]
+    known = {k for k, s in by_index.items()
+             if math.isfinite(s.residual_norm) and placed(k, s.rayleigh)}
     first = {}
     for k, s in by_index.items():
         rho, eta = s.rayleigh, s.residual_norm
@@ -563,9 +675,36 @@ def _certified(states: Sequence[EigenSolution], problem: QuantumWell, config: Ei
 
 
 # --- the solve ------------------------------------------------------------------------------
-def _scale(problem: QuantumWell, index: int, v_max: float) -> float:
-    """Energy scale of state `index`: (index π / L)² + max|V| (keeps the loss O(1))."""
-    return float((np.pi / float(problem.L)) ** 2 * index**2 + v_max)
+def _scale(problem: QuantumWell, index: int, config: EigenPINNConfig,
+           fd: np.ndarray) -> float:
+    """Energy scale of state `index` (keeps the loss O(1)): (index π / L)² + |E_index| with
+    E_index from the finite-difference spectrum `fd` (`residual_scale="energy"`), or
+    (index π / L)² + max|V| ("potential")."""
+    if config.residual_scale == "energy":
+        extra = abs(float(fd[index - 1]))
+    else:
+        extra = max(float(np.max(np.abs(np.asarray(problem.potential(x), dtype=np.float64))))
+                    for x in _gauss(_regions(problem), config.n_colloc)[0])
+    return float((np.pi / float(problem.L)) ** 2 * index**2 + extra)
+
+
+def _pieces_edges(problem: QuantumWell, config: EigenPINNConfig,
+                  ground: float) -> tuple[float, ...]:
+    """Edges of the ansatz's pieces: (0, L) without `piecewise`; else the regions of V, each
+    where min V exceeds the ground-state energy `ground` cut into the fewest equal pieces
+    at most `decay_lengths` decay lengths 1/√(min V − ground) long."""
+    if not config.piecewise:
+        return (0.0, float(problem.L))
+    regions = _regions(problem)
+    edges = [regions[0]]
+    for a, b in zip(regions[:-1], regions[1:], strict=True):
+        x = _gauss((a, b), config.n_colloc)[0][0]
+        excess = float(np.min(np.asarray(problem.potential(x), dtype=np.float64))) - ground
+        m = 1
+        if config.decay_lengths > 0 and excess > 0:
+            m = max(1, math.ceil((b - a) * math.sqrt(excess) / config.decay_lengths))
+        edges.extend([a + (b - a) * j / m for j in range(1, m)] + [b])
+    return tuple(edges)
 
 
 def _measured(model: EigenModel, index: int, problem: QuantumWell, config: EigenPINNConfig,
@@ -602,18 +741,16 @@ def _solve(problem: QuantumWell, index: int, previous: Sequence[EigenSolution],
     they share compiled code."""
     t0 = time.perf_counter()
     L = float(problem.L)
-    breaks = tuple(float(b) for b in np.asarray(problem.breakpoints))
-    edges = (0.0, *breaks, L) if config.piecewise else (0.0, L)
-    v_max = max(float(np.max(np.abs(np.asarray(problem.potential(x)))))
-                for x in _gauss(edges, config.n_colloc)[0])
-    scale = _scale(problem, index, v_max)
+    fd = _fd_energies(problem, max(index, unit_index))[0]
+    edges = _pieces_edges(problem, config, float(fd[0]))
+    scale = _scale(problem, index, config, fd)
     grid = _make_grid(problem, edges, config.n_colloc, previous, slots, scale, config)
     kwargs = dict(width=config.width, depth=config.depth, activation=config.activation, key=key)
-    if config.piecewise and breaks:
-        psi = PiecewiseC1Ansatz(0.0, L, breaks, **kwargs)
+    if len(edges) > 2:
+        psi = PiecewiseC1Ansatz(0.0, L, edges[1:-1], **kwargs)
     else:
         psi = DirichletAnsatz(0.0, L, **kwargs)
-    unit = _scale(problem, unit_index, v_max)
+    unit = _scale(problem, unit_index, config, fd)
     e0 = config.energy if config.energy is not None else scale
     model = EigenModel(psi, jnp.asarray(e0 / unit, dtype=float), unit)
     energy_metric = lambda m: {"energy": m.energy}
@@ -626,6 +763,8 @@ def _solve(problem: QuantumWell, index: int, previous: Sequence[EigenSolution],
     common = dict(data=grid, has_aux=True, log_every=config.log_every, progress=progress,
                   throw=throw)
 
+    if config.fd_start:
+        model = _fd_start(model, grid, problem, len(previous))
     if config.ritz_steps:
         r = fit(model, _ritz_loss, _adam(config.ritz_lr, None), steps=config.ritz_steps,
                 filter_spec=only_psi, desc=f"state {index}: Ritz",
