@@ -29,6 +29,7 @@ Writes `results/mgno_cost-<size>.{json,md}`. Time it on a quiet machine.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -111,6 +112,25 @@ def model_worker(kind: str, batch: int, reps: int) -> dict:
     return out
 
 
+def _conv(x, w, stride):
+    import jax
+
+    return jax.lax.conv_general_dilated(x, w, (stride, stride), [(1, 1)] * 2,
+                                        dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+
+def _input_grad(conv, x, w, g):
+    import jax
+
+    return jax.vjp(lambda x: conv(x, w), x)[1](g)
+
+
+def _weight_grad(conv, x, w, g):
+    import jax
+
+    return jax.vjp(lambda w: conv(x, w), w)[1](g)
+
+
 def kernel_worker(batch: int, reps: int) -> dict:
     import jax
     import jax.numpy as jnp
@@ -119,21 +139,17 @@ def kernel_worker(batch: int, reps: int) -> dict:
     for n in (1024, 2048):
         a = jnp.ones((n, n), jnp.float32)
         out["matmul"][n] = 2 * n**3 / _time(jax.jit(lambda a: a @ a), a, reps=reps) / 1e9
-    dn = ("NHWC", "HWIO", "NHWC")
     rows = []
     for n, c, s in CONVS:
         x = jax.random.normal(jax.random.key(0), (batch, n, n, c))
         w = jax.random.normal(jax.random.key(1), (3, 3, c, 32))
-        conv = (lambda s: lambda x, w: jax.lax.conv_general_dilated(
-            x, w, (s, s), [(1, 1)] * 2, dimension_numbers=dn))(s)
+        conv = functools.partial(_conv, stride=s)
         g = jnp.ones_like(conv(x, w))
         flops = 2 * g.size * 9 * c
         times = [
             _time(jax.jit(conv), x, w, reps=2 * reps),
-            _time(jax.jit(lambda x, w, g: jax.vjp(lambda x: conv(x, w), x)[1](g)), x, w, g,
-                  reps=2 * reps),
-            _time(jax.jit(lambda x, w, g: jax.vjp(lambda w: conv(x, w), w)[1](g)), x, w, g,
-                  reps=2 * reps),
+            _time(jax.jit(functools.partial(_input_grad, conv)), x, w, g, reps=2 * reps),
+            _time(jax.jit(functools.partial(_weight_grad, conv)), x, w, g, reps=2 * reps),
         ]
         rows.append(dict(grid=n, cin=c, stride=s, mflop=flops / 1e6,
                          gflop_s=[flops / t / 1e9 for t in times]))

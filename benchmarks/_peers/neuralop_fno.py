@@ -284,7 +284,8 @@ def train_to_accuracy(config: str, x: np.ndarray, y: np.ndarray, x_test: np.ndar
             break
     return dict(
         library="neuraloperator", config=config, options=dict(CONFIGS[config]),
-        recipe=recipe, recipe_options=dict(r), square_symmetries=square_symmetries, params=count_params(model),
+        recipe=recipe, recipe_options=dict(r),
+        square_symmetries=square_symmetries, params=count_params(model),
         torch_version=torch.__version__, neuralop_version=__import__("neuralop").__version__,
         torch_threads=torch.get_num_threads(), epochs=len(trace), batch_size=batch_size,
         steps_per_epoch=n_batches, rel_l2=trace[-1][2], wall_time_s=trace[-1][0],
