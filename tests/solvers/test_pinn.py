@@ -22,7 +22,10 @@ from sciml.validation.factories import build_network, make_constraint, make_loss
 
 def test_poisson_1d_hard_constraint_with_resampling(getkey):
     p = Poisson1D()
-    net = build_network("mlp", p, key=getkey(), width=24, depth=2)
+    # width 32, depth 3 (as `pde.poisson_1d.uniform`): since the MLP's input box is held
+    # fixed (it used to train), 24 x 2 ends at 1.04e-2 after 2000 L-BFGS steps and at
+    # 6.0e-3 after 4000
+    net = build_network("mlp", p, key=getkey(), width=32, depth=3)
     res = train_pinn(p, net, Uniform(128), PINNConfig(rounds=4, adam_steps=1600,
                                                       learning_rate=3e-3, lbfgs_steps=2000),
                      key=getkey(), eval_every_round=True)
