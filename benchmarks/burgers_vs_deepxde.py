@@ -21,7 +21,7 @@ Needs the benchmark environment (`benchmarks/requirements-peers.txt`; sciml inst
 it):
 
     python benchmarks/burgers_vs_deepxde.py --size small   # 1 seed, short budgets, ~1 min
-    python benchmarks/burgers_vs_deepxde.py --size full    # 3 seeds each, ~15 min
+    python benchmarks/burgers_vs_deepxde.py --size full    # 3 seeds each, ~20 min
 
 Writes `results/burgers_vs_deepxde-<size>.{json,md,png}`.
 """

@@ -6,17 +6,18 @@ of ℓ, energies in units of ħ²/(2m ℓ²)) for the lowest states, one at a ti
 function that vanishes at the walls, a loss of mean squared residual plus a normalisation
 penalty, and the energy either fixed or trained.
 
-Each state (optionally started from a least-squares fit of the networks' last layers to
-its finite-difference eigenvector, `EigenPINNConfig.fd_start`) trains in three phases, all
-on `fit`: (1) a Ritz warm start, Adam on the Rayleigh quotient
-∫ψ'² + Vψ² / ∫ψ² deflated against the states found, which by the variational principle
-picks the *lowest* remaining state (every eigenpair zeroes the residual, so the residual
-loss alone cannot); (2) Adam and (3) L-BFGS on the residual loss, the energy trainable (or
-fixed). Where V jumps, ψ'' jumps with it and one smooth network smears the kink: the trial
-function is then `PiecewiseC1Ansatz`, one network per region joined C¹, collocated on
-Gauss-Legendre nodes inside each region (regions where V exceeds the ground-state energy
-optionally cut into pieces a few decay lengths long: `EigenPINNConfig.decay_lengths`). The
-residual of state n is measured in units of (nπ/L)² + |E_n|, E_n from finite differences.
+Each state starts from a Ritz warm start: the Rayleigh quotient ∫ψ'² + Vψ² / ∫ψ², restricted
+to ψ orthogonal to the states found, minimised exactly over the networks' last layers (ψ is
+linear in them; a generalised eigenproblem, `EigenPINNConfig.last_layer_ritz`), optionally
+after Adam on it over every weight (`ritz_steps`, off by default). By the variational
+principle this picks the *lowest* remaining state (every eigenpair zeroes the residual, so
+the residual loss alone cannot). Then Adam and L-BFGS, both on `fit`, train the residual
+loss, the energy trainable (or fixed). Where V jumps, ψ'' jumps with it and one smooth
+network smears the kink: the trial function is then `PiecewiseC1Ansatz`, one network per
+region joined C¹, collocated on Gauss-Legendre nodes inside each region; where V exceeds
+the state's energy across a decay length or more, that piece decays like the exact state
+there (`PiecewiseC1Ansatz`'s decaying pieces, `EigenPINNConfig.envelopes`). The residual
+of state n is measured in units of (nπ/L)² + |E_n|, E_n from finite differences.
 Only the network weights (and the energy) train: the input box of each network is held
 fixed (a trained box can collapse, saturating every unit so the network is a constant and
 its region keeps a residual no step can remove).
@@ -57,6 +58,11 @@ logger = logging.getLogger(__name__)
 
 # Grid points of the finite-difference spectrum that supplies gap estimates (`_fd_energies`).
 _FD_POINTS = 2000
+# A forbidden region gets a decaying piece (`EigenPINNConfig.envelopes`) from this many
+# decay lengths across.
+ENVELOPE_MIN_DECAYS = 1.0
+# Relative cut-off on the Gram matrix of the last layers' span (`_last_layer_ritz`).
+_RITZ_RCOND = 1e-12
 
 
 @dataclass(frozen=True)
@@ -67,29 +73,22 @@ class EigenPINNConfig:
 
     Attributes:
         width, depth, activation: each network (one per region of constant V).
-        piecewise: one network per piece joined C¹ (True), or a single network. The pieces
-            are the regions of constant V, those where V exceeds the ground-state energy E₁
-            cut into equal pieces at most `decay_lengths` decay lengths long.
-        decay_lengths: longest piece in a classically forbidden region, in decay lengths
-            1/√(V − E₁) (E₁ from finite differences; 0, the default: no cuts). A C¹ chain
-            extrapolates each piece's value and slope across the next, so one piece
-            spanning many decay lengths must cancel a linear term to e^(−κℓ); shorter pieces
-            also put the collocation nodes where ψ decays. Not a default: measured on the
-            sweep's wide barrier (2000 × 0.8, 8 decay lengths: 4 pieces in the barrier) its
-            degenerate pair's second member converged to level 3 instead, in 2.5 times the
-            time (each piece adds `n_colloc` nodes).
+        piecewise: one network per region of constant V joined C¹ (True), or a single
+            network.
+        envelopes: with `piecewise`, a region where V − E_n > 0 (E_n the state's
+            finite-difference energy) spans at least `ENVELOPE_MIN_DECAYS` decay lengths
+            1/κ, κ = √(V − E_n), is a decaying piece of rate κ (`PiecewiseC1Ansatz`): its
+            continuation from the left decays like e^(−κs) instead of growing linearly,
+            which the network would otherwise have to cancel to e^(−κℓ) across the region.
         n_colloc: Gauss-Legendre collocation nodes per piece.
-        fd_start: before the Ritz phase, fit the last layer of every network (ψ is linear in
-            them) by least squares to the finite-difference eigenvector of the state; with
-            states found below, to the combination of the lowest finite-difference vectors
-            orthogonal to them (for a degenerate level, the member its partner left).
-            Off by default: alone it puts the sweep's exactly degenerate wide-barrier pair
-            (2000 × 0.8) in the exact span to 4e-3, but the Ritz and Adam phases that
-            follow carried the second member to another level (Adam without the Ritz phase
-            took both elsewhere: the fitted last layers are large, cancelling weights; L-BFGS
-            alone from it left the pair at 2e-3), and on the deep narrow well (2000 × 0.1)
-            the ground state ended less accurate (ψ 6e-4 against 9e-5 without it).
-        ritz_steps, ritz_lr: Rayleigh-quotient warm start (0 to skip).
+        last_layer_ritz: start from the exact minimiser of the deflated Rayleigh quotient
+            over the networks' last layers at their initial hidden layers.
+        ritz_steps, ritz_lr: before that, Adam on the deflated Rayleigh quotient (plus an
+            orthogonality penalty) over every weight; 0 (the default) skips it. It was the
+            only warm start before `last_layer_ritz`; measured on the 2000 × 0.8 well
+            (seed 0, 500 steps) it left states 2 and 3 at Rayleigh quotients 230 and 400
+            (levels 55.4 and 124.5) and their hidden layers a worse basis: the last-layer
+            step after it found 55.37 and 218, from the random start 55.37 and 124.51.
         adam_steps, adam_lr: residual training with Adam (cosine-decayed rate).
         lbfgs_steps, lbfgs_memory: residual training with L-BFGS (at most `lbfgs_steps`,
             see `stop_margin`), keeping `lbfgs_memory` curvature pairs.
@@ -126,10 +125,10 @@ class EigenPINNConfig:
     depth: int = 2
     activation: str = "tanh"
     piecewise: bool = True
-    decay_lengths: float = 0.0
+    envelopes: bool = True
     n_colloc: int = 64
-    fd_start: bool = False
-    ritz_steps: int = 500
+    last_layer_ritz: bool = True
+    ritz_steps: int = 0
     ritz_lr: float = 5e-3
     adam_steps: int = 2000
     adam_lr: float = 2e-3
@@ -157,10 +156,10 @@ class EigenPINNConfig:
             checks.integer(name, getattr(self, name), low=0)
         for name in ("ritz_lr", "adam_lr", "norm_weight", "energy_rtol", "psi_tol"):
             checks.positive(name, getattr(self, name))
-        for name in ("ortho_weight", "rayleigh_weight", "stop_margin", "decay_lengths"):
+        for name in ("ortho_weight", "rayleigh_weight", "stop_margin"):
             checks.nonnegative(name, getattr(self, name))
-        for name in ("piecewise", "fd_start", "train_energy", "exact_energy_step",
-                     "raise_uncertified"):
+        for name in ("piecewise", "envelopes", "last_layer_ritz", "train_energy",
+                     "exact_energy_step", "raise_uncertified"):
             value = getattr(self, name)
             if not isinstance(value, bool | np.bool_):
                 raise TypeError(f"parameter {name!r} must be a bool, got {value!r} "
@@ -402,67 +401,68 @@ def _collocation_summary(model: EigenModel, grid: _Grid):
     return _loss_optimal_energy(model, grid), kinetic / norm
 
 
-def _fd_states(problem: QuantumWell, n: int, points: int = _FD_POINTS):
-    """The lowest `n` eigenvectors of the finite-difference Hamiltonian of `_fd_energies`:
-    the grid with the walls (points + 2,) and the vectors there, zero at the walls and
-    normalised to h Σ φ² = 1, shape (points + 2, n)."""
-    L = float(problem.L)
-    h = L / (points + 1)
-    x = h * np.arange(1, points + 1)
-    v = np.asarray(problem.potential(x), dtype=np.float64)
-    _, vectors = scipy.linalg.eigh_tridiagonal(2.0 / h**2 + v, np.full(points - 1, -1.0 / h**2),
-                                               select="i", select_range=(0, n - 1))
-    grid = np.concatenate([[0.0], x, [L]])
-    return grid, np.pad(vectors / math.sqrt(h), ((1, 1), (0, 0)))
-
-
-def _last_layers(psi) -> list:
+def _last_layers(model: EigenModel) -> list:
+    psi = model.psi
     nets = psi.nets if isinstance(psi, PiecewiseC1Ansatz) else (psi.net,)
     return [leaf for n in nets for leaf in (n.mlp.layers[-1].weight, n.mlp.layers[-1].bias)]
 
 
-@eqx.filter_jit
-def _last_layer_design(model: EigenModel, grid: _Grid):
-    """ψ at the collocation nodes as the matrix of its (linear) dependence on the networks'
-    last layers (`_last_layers`, raveled): shape (nodes, parameters)."""
+def _last_layer_partition(model: EigenModel):
     spec = jax.tree.map(lambda _: False, model)
-    spec = eqx.tree_at(lambda m: _last_layers(m.psi), spec,
-                       [True] * len(_last_layers(model.psi)))
-    params, static = eqx.partition(model, spec)
-    flat, _ = jax.flatten_util.ravel_pytree(params)
+    spec = eqx.tree_at(_last_layers, spec, [True] * len(_last_layers(model)))
+    return eqx.partition(model, spec)
+
+
+@eqx.filter_jit
+def _last_layer_basis(model: EigenModel, grid: _Grid):
+    """ψ and ψ' at the collocation nodes as linear maps of the networks' last layers (ψ is
+    linear in them: the joints are): Jacobians of shape (nodes, parameters)."""
+    params, static = _last_layer_partition(model)
+    flat, unravel = jax.flatten_util.ravel_pytree(params)
 
     def values(theta):
-        _, unravel = jax.flatten_util.ravel_pytree(params)
-        m = eqx.combine(unravel(theta), static)
-        return jnp.concatenate([p for p, _, _ in _pieces(m, grid.x)])
+        pieces = _pieces(eqx.combine(unravel(theta), static), grid.x)
+        return (jnp.concatenate([p for p, _, _ in pieces]),
+                jnp.concatenate([d for _, d, _ in pieces]))
 
     return jax.jacfwd(values)(flat)
 
 
-def _fd_start(model: EigenModel, grid: _Grid, problem: QuantumWell,
-              n_previous: int) -> EigenModel:
-    """`model` with its networks' last layers fitted to the finite-difference state
-    (`EigenPINNConfig.fd_start`): by weighted least squares at the collocation nodes, to
-    the unit combination of the lowest `n_previous` + 1 finite-difference vectors orthogonal
-    to the `n_previous` states of `grid.previous` (the lowest state orthogonal to them, as
-    the solve seeks)."""
-    x, w = np.concatenate(grid.x), np.concatenate(grid.w)
-    fd_x, fd_v = _fd_states(problem, n_previous + 1)
-    basis = np.stack([np.interp(x, fd_x, fd_v[:, i]) for i in range(n_previous + 1)], axis=1)
+def _last_layer_ritz(model: EigenModel, grid: _Grid, n_previous: int) -> EigenModel:
+    """`model` with its networks' last layers at the exact minimiser of the Rayleigh
+    quotient ∫ψ'² + Vψ² / ∫ψ² over them (the hidden layers fixed), among ψ orthogonal to
+    the `n_previous` states of `grid.previous` (`EigenPINNConfig.last_layer_ritz`).
+
+    A generalised symmetric eigenproblem on the span of the last layers' Jacobian: the
+    orthogonality constraints are eliminated by a null-space basis; the span is whitened in
+    the energy norm ∫ψ'² + (V − min V + 1)ψ² (positive definite) after dropping directions
+    below `_RITZ_RCOND` of its largest eigenvalue (numerically dependent combinations,
+    whose coefficients would be huge and cancelling), and the state is the direction of
+    largest ∫ψ² there. (Whitening in the L² norm instead drops directions of small norm
+    but large slope, which the excited states of a deep well need: measured on the
+    2000 × 0.8 well, Rayleigh quotients of 2e5 against level 3's 124.5.)"""
+    phi, dphi = (np.asarray(a) for a in _last_layer_basis(model, grid))
+    w = np.concatenate([np.asarray(a) for a in grid.w])
+    v = np.concatenate([np.asarray(a) for a in grid.v])
+    gram = phi.T @ (w[:, None] * phi)
+    shift = float(np.min(v)) - 1.0
+    energy = dphi.T @ (w[:, None] * dphi) + phi.T @ ((w * (v - shift))[:, None] * phi)
+    basis = np.eye(phi.shape[1])
     if n_previous:
         prev = np.concatenate([np.asarray(p)[:n_previous] for p in grid.previous], axis=1)
-        u, _, _ = np.linalg.svd(basis.T @ (w[:, None] * prev.T), full_matrices=True)
-        target = basis @ u[:, -1]
-    else:
-        target = basis[:, -1]
-    target = target / math.sqrt(np.sum(w * target**2))
-    design = np.asarray(_last_layer_design(model, grid))
-    sw = np.sqrt(w)
-    theta = np.linalg.lstsq(sw[:, None] * design, sw * target, rcond=1e-12)[0]
-    spec = jax.tree.map(lambda _: False, model)
-    spec = eqx.tree_at(lambda m: _last_layers(m.psi), spec,
-                       [True] * len(_last_layers(model.psi)))
-    params, static = eqx.partition(model, spec)
+        _, sv, vt = np.linalg.svd(prev @ (w[:, None] * phi))
+        rank = int(np.sum(sv > _RITZ_RCOND * sv[0]))
+        basis = vt[rank:].T
+    k = basis.T @ energy @ basis
+    e, u = scipy.linalg.eigh(0.5 * (k + k.T))
+    keep = e > _RITZ_RCOND * e[-1]
+    whiten = basis @ (u[:, keep] / np.sqrt(e[keep]))
+    g = whiten.T @ gram @ whiten
+    m = g.shape[0]
+    _, y = scipy.linalg.eigh(0.5 * (g + g.T), subset_by_index=(m - 1, m - 1))
+    theta = whiten @ y[:, 0]
+    theta = theta / math.sqrt(float(theta @ gram @ theta))  # unit norm at the nodes
+    params, static = _last_layer_partition(model)
     _, unravel = jax.flatten_util.ravel_pytree(params)
     return eqx.combine(unravel(jnp.asarray(theta)), static)
 
@@ -688,23 +688,18 @@ def _scale(problem: QuantumWell, index: int, config: EigenPINNConfig,
     return float((np.pi / float(problem.L)) ** 2 * index**2 + extra)
 
 
-def _pieces_edges(problem: QuantumWell, config: EigenPINNConfig,
-                  ground: float) -> tuple[float, ...]:
-    """Edges of the ansatz's pieces: (0, L) without `piecewise`; else the regions of V, each
-    where min V exceeds the ground-state energy `ground` cut into the fewest equal pieces
-    at most `decay_lengths` decay lengths 1/√(min V − ground) long."""
-    if not config.piecewise:
-        return (0.0, float(problem.L))
-    regions = _regions(problem)
-    edges = [regions[0]]
-    for a, b in zip(regions[:-1], regions[1:], strict=True):
+def _decay_rates(problem: QuantumWell, edges: Sequence[float], config: EigenPINNConfig,
+                 energy: float) -> tuple[float, ...]:
+    """Per piece: κ = √(min V − `energy`) where the piece is classically forbidden across
+    at least `ENVELOPE_MIN_DECAYS` decay lengths (and `config.envelopes`), else 0."""
+    rates = []
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
         x = _gauss((a, b), config.n_colloc)[0][0]
-        excess = float(np.min(np.asarray(problem.potential(x), dtype=np.float64))) - ground
-        m = 1
-        if config.decay_lengths > 0 and excess > 0:
-            m = max(1, math.ceil((b - a) * math.sqrt(excess) / config.decay_lengths))
-        edges.extend([a + (b - a) * j / m for j in range(1, m)] + [b])
-    return tuple(edges)
+        excess = float(np.min(np.asarray(problem.potential(x), dtype=np.float64))) - energy
+        kappa = math.sqrt(excess) if excess > 0 else 0.0
+        rates.append(kappa if config.envelopes and kappa * (b - a) >= ENVELOPE_MIN_DECAYS
+                     else 0.0)
+    return tuple(rates)
 
 
 def _measured(model: EigenModel, index: int, problem: QuantumWell, config: EigenPINNConfig,
@@ -742,12 +737,13 @@ def _solve(problem: QuantumWell, index: int, previous: Sequence[EigenSolution],
     t0 = time.perf_counter()
     L = float(problem.L)
     fd = _fd_energies(problem, max(index, unit_index))[0]
-    edges = _pieces_edges(problem, config, float(fd[0]))
+    edges = _regions(problem) if config.piecewise else (0.0, L)
     scale = _scale(problem, index, config, fd)
     grid = _make_grid(problem, edges, config.n_colloc, previous, slots, scale, config)
     kwargs = dict(width=config.width, depth=config.depth, activation=config.activation, key=key)
     if len(edges) > 2:
-        psi = PiecewiseC1Ansatz(0.0, L, edges[1:-1], **kwargs)
+        decay = _decay_rates(problem, edges, config, float(fd[index - 1]))
+        psi = PiecewiseC1Ansatz(0.0, L, edges[1:-1], decay=decay, **kwargs)
     else:
         psi = DirichletAnsatz(0.0, L, **kwargs)
     unit = _scale(problem, unit_index, config, fd)
@@ -763,14 +759,14 @@ def _solve(problem: QuantumWell, index: int, previous: Sequence[EigenSolution],
     common = dict(data=grid, has_aux=True, log_every=config.log_every, progress=progress,
                   throw=throw)
 
-    if config.fd_start:
-        model = _fd_start(model, grid, problem, len(previous))
     if config.ritz_steps:
         r = fit(model, _ritz_loss, _adam(config.ritz_lr, None), steps=config.ritz_steps,
                 filter_spec=only_psi, desc=f"state {index}: Ritz",
                 **common)
         model, result = r.model, r.result
         histories.append(r.history)
+    if config.last_layer_ritz and result == RESULTS.successful:
+        model = _last_layer_ritz(model, grid, len(previous))
     # normalise the warm start and put the energy at its Rayleigh quotient
     model = _normalised(model, grid, config.train_energy)
 

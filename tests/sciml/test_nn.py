@@ -68,12 +68,14 @@ def test_dirichlet_ansatz_vanishes_at_walls(getkey):
 
 @settings(max_examples=10, deadline=None)
 @given(cuts=st.lists(st.floats(0.05, 0.95), min_size=1, max_size=3, unique=True),
-       seed=st.integers(0, 2**16))
-def test_piecewise_ansatz_is_c1_and_vanishes_at_walls(cuts, seed):
+       seed=st.integers(0, 2**16), rates=st.lists(st.sampled_from([0.0, 3.0, 40.0]),
+                                                  min_size=4, max_size=4))
+def test_piecewise_ansatz_is_c1_and_vanishes_at_walls(cuts, seed, rates):
     cuts = sorted(cuts)
     if np.min(np.diff([0.0, *cuts, 1.0])) < 0.02:
         return
-    u = PiecewiseC1Ansatz(0.0, 1.0, cuts, width=8, depth=2, key=jax.random.PRNGKey(seed))
+    u = PiecewiseC1Ansatz(0.0, 1.0, cuts, width=8, depth=2, decay=rates[:len(cuts) + 1],
+                          key=jax.random.PRNGKey(seed))
     assert abs(float(u(jnp.asarray(0.0)))) < 1e-14 and abs(float(u(jnp.asarray(1.0)))) < 1e-14
     for k, c in enumerate(cuts):
         left = lambda x, k=k: u.piece(k, x)
@@ -85,7 +87,29 @@ def test_piecewise_ansatz_is_c1_and_vanishes_at_walls(cuts, seed):
         assert float(u(c + 1e-3)) == pytest.approx(float(right(c + 1e-3)), abs=1e-14)
 
 
+def test_decaying_piece_continues_a_decaying_state_exactly(getkey):
+    # Where the left piece leaves u' = -κu at the joint, a decaying piece's continuation is
+    # u(x_k) e^(-κ(x - x_k)): the exact decaying solution, with nothing left for the network
+    kappa, cut = 30.0, 0.3
+    u = PiecewiseC1Ansatz(0.0, 1.0, (cut,), width=8, depth=2, decay=(0.0, kappa), key=getkey())
+    u0 = jnp.asarray(0.7)
+    x = jnp.linspace(cut, 1.0, 7)
+    cont = jax.vmap(lambda x: u._continuation(1, x, (u0, -kappa * u0)))(x)
+    np.testing.assert_allclose(cont, u0 * jnp.exp(-kappa * (x - cut)), rtol=1e-14, atol=0)
+    assert u.nets[1].mlp.out_size == 2 and u.nets[0].mlp.out_size == "scalar"
+    # the envelope of the rise towards the next piece is e^(-κ r), r the distance to it
+    two = PiecewiseC1Ansatz(0.0, 1.0, (0.3, 0.7), width=8, depth=2, decay=(0.0, kappa, 0.0),
+                            key=getkey())
+    out = two.nets[1](jnp.asarray(0.5))
+    assert float(two._net(1, jnp.asarray(0.5))) == pytest.approx(
+        float(out[0] + out[1] * np.exp(-kappa * 0.2)), rel=1e-14)
+
+
 def test_piecewise_ansatz_bad_breakpoints(getkey):
+    with pytest.raises(ValueError, match="one rate per piece"):
+        PiecewiseC1Ansatz(0.0, 1.0, (0.5,), decay=(1.0,), key=getkey())
+    with pytest.raises(ValueError, match="decay"):
+        PiecewiseC1Ansatz(0.0, 1.0, (0.5,), decay=(1.0, -1.0), key=getkey())
     with pytest.raises(ValueError, match="increasing order"):
         PiecewiseC1Ansatz(0.0, 1.0, (0.6, 0.4), key=getkey())
     with pytest.raises(ValueError, match="at least one breakpoint"):

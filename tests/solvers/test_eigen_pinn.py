@@ -85,11 +85,12 @@ def test_certificate_bounds_hold_when_training_is_short(caplog):
     # which the certificate bounds (measured psi bounds 2.4e-4 and 7.5e-4 against errors
     # 7.7e-5 and 1.9e-4) and so does not certify. L-BFGS only: the Ritz and Adam phases
     # would each compile again for the three pieces (the test's cost), certifying nothing.
-    # The residual in units of max V (not the default E_n) keeps it under-trained: with the
-    # default scale state 1 reaches its target and is certified.
+    # The residual in units of max V (not the default E_n), no decaying pieces and no
+    # last-layer Ritz start keep it under-trained: with the default scale state 1 reaches
+    # its target and is certified, and with either of the others both are.
     problem = get_problem("finite_barrier")
     cfg = EigenPINNConfig(**{**CHEAP, "width": 8, "ritz_steps": 0, "adam_steps": 0},
-                          residual_scale="potential")
+                          residual_scale="potential", envelopes=False, last_layer_ritz=False)
     with caplog.at_level(logging.WARNING, logger="sciml.solvers._eigen_pinn"):
         states = solve_eigenstates(problem, 2, config=cfg, key=jax.random.PRNGKey(0))
     _assert_bounds_hold(states, problem)
@@ -101,11 +102,12 @@ def test_certificate_bounds_hold_when_training_is_short(caplog):
 
 
 def test_under_trained_state_is_not_certified(caplog, two_states):
-    # State 2 after 100 Ritz steps (one chunk) against the fixture's state 1: the fixture's
-    # shapes, so its compiled Ritz steps are reused. (A lone state's bounds: the fixed-energy
-    # test.)
+    # State 2 after 100 Adam Ritz steps (one chunk) against the fixture's state 1, without
+    # the last-layer Ritz step (from which it is exact to 1e-6 at once): the fixture's
+    # shapes, so its compiled Ritz steps are reused. (A lone state's bounds: the
+    # fixed-energy test.)
     problem, states = two_states
-    under = dict(CHEAP, ritz_steps=100, adam_steps=0, lbfgs_steps=0)
+    under = dict(CHEAP, ritz_steps=100, adam_steps=0, lbfgs_steps=0, last_layer_ritz=False)
     with caplog.at_level(logging.WARNING, logger="sciml.solvers._eigen_pinn"):
         s = solve_eigenstate(problem, 2, previous=states[:1], config=EigenPINNConfig(**under),
                              key=jax.random.PRNGKey(0))
@@ -204,8 +206,7 @@ def test_fixed_energy_mode():
     ("energy", float("inf"), ValueError),
     ("piecewise", 1, TypeError),
     ("activation", 3, TypeError),
-    ("fd_start", 1, TypeError),
-    ("decay_lengths", -1.0, ValueError),
+    ("envelopes", 1, TypeError),
     ("residual_scale", "max", ValueError),
 ])
 def test_config_rejects_bad_values(field, value, error):
@@ -258,57 +259,39 @@ def test_residual_scale_follows_the_energy():
         assert old == pytest.approx((n * np.pi) ** 2 + 2000.0, rel=1e-12)
 
 
-def test_pieces_follow_the_decay_length():
-    # Forbidden regions (V > E_1) are cut into pieces at most `decay_lengths` decay lengths
-    # long; allowed regions are not cut, nor is anything with decay_lengths=0
-    from sciml.solvers._eigen_pinn import _pieces_edges
+def test_forbidden_regions_decay_at_the_states_rate():
+    # A region where V - E_n > 0 across at least a decay length decays at κ = √(V - E_n),
+    # E_n the state's finite-difference energy; allowed regions, regions under one decay
+    # length across, and envelopes=False give 0 (the plain C¹ pieces)
+    from sciml.solvers._eigen_pinn import _decay_rates, _regions
 
     wide = FiniteBarrier(height=2000.0, width=0.8, center=0.5)
-    e1 = float(wide.energies(1)[0])
-    kappa = math.sqrt(2000.0 - e1)
-    cfg = EigenPINNConfig(decay_lengths=8.0)
-    edges = np.array(_pieces_edges(wide, cfg, e1))
-    inside = edges[(edges > 0.1 + 1e-12) & (edges < 0.9 - 1e-12)]
-    assert len(inside) == math.ceil(0.8 * kappa / 8.0) - 1  # 4 pieces in the barrier
-    np.testing.assert_allclose(np.diff(edges[1:-1]) * kappa, 0.8 * kappa / (len(inside) + 1))
-    assert edges[0] == 0.0 and edges[1] == pytest.approx(0.1) and edges[-1] == 1.0
-    assert _pieces_edges(wide, EigenPINNConfig(decay_lengths=0.0), e1) == (
-        0.0, *wide.breakpoints, 1.0)
-    shallow = get_problem("finite_well")  # depth 100: 0.25·√(100 − E_1) < 8 decay lengths
-    assert _pieces_edges(shallow, cfg, float(shallow.energies(1)[0])) == (
-        0.0, *shallow.breakpoints, 1.0)
-
-
-def test_fd_start_finds_both_members_of_a_degenerate_pair():
-    # Barrier 2000 x 0.8: two wells 0.1 wide split by e^-59, a doublet to float64. From a
-    # random start the default phases left state 2 unconverged (the sweep: subspace error
-    # 0.36); the finite-difference start (`fd_start`, not a default) alone, no training,
-    # puts the pair in the exact span (measured with the default network: subspace error
-    # 4.0e-3, energies within 1.6e-5 relative)
-    from sciml.problems.quantum_wells import subspace_error
-
-    wide = FiniteBarrier(height=2000.0, width=0.8, center=0.5)
-    start = EigenPINNConfig(**{**CHEAP, "ritz_steps": 0, "adam_steps": 0, "lbfgs_steps": 0},
-                            fd_start=True)
-    states = solve_eigenstates(wide, 2, config=start, key=jax.random.PRNGKey(0), throw=False)
-    e = wide.energies(2)
-    for s in states:
-        assert abs(s.rayleigh - e[0]) / e[0] < 1e-4, (s.index, s.rayleigh, e)
-    assert subspace_error(wide, (1, 2), [s.wavefunction for s in states]) < 2e-2
-    assert not any(s.certified for s in states)  # a doublet's members: gap = splitting
-    # without it the same start is nowhere near the pair
-    cold = EigenPINNConfig(**{**CHEAP, "ritz_steps": 0, "adam_steps": 0, "lbfgs_steps": 0,
-                              "fd_start": False})
-    states = solve_eigenstates(wide, 2, config=cold, key=jax.random.PRNGKey(0), throw=False)
-    assert subspace_error(wide, (1, 2), [s.wavefunction for s in states]) > 0.5
+    edges = _regions(wide)
+    for e in wide.energies(3):
+        rates = _decay_rates(wide, edges, EigenPINNConfig(), float(e))
+        if e < 2000.0:
+            assert rates == pytest.approx((0.0, math.sqrt(2000.0 - e), 0.0), rel=1e-12)
+        else:  # above the barrier: nothing is forbidden
+            assert rates == (0.0, 0.0, 0.0)
+    off = _decay_rates(wide, edges, EigenPINNConfig(envelopes=False), 100.0)
+    assert off == (0.0, 0.0, 0.0)
+    # the narrow walls of a shallow well: 0.25·√(100 - E) < 1 only close below the top
+    shallow = get_problem("finite_well")  # depth 100, width 0.5: walls 0.25 wide
+    e1 = float(shallow.energies(1)[0])
+    kappa = math.sqrt(100.0 - e1)
+    assert kappa * 0.25 >= 1.0
+    assert _decay_rates(shallow, _regions(shallow), EigenPINNConfig(), e1) == pytest.approx(
+        (kappa, 0.0, kappa), rel=1e-12)
+    assert _decay_rates(shallow, _regions(shallow), EigenPINNConfig(), 100.0 - 15.0) == (
+        0.0, 0.0, 0.0)
 
 
 def test_a_neighbour_at_another_level_is_not_trusted(two_states):
     # A computed neighbour whose Rayleigh quotient sits at another level than its index's
     # must not supply the gap: here finite differences are told of a level at 2π² that
     # state 2 (at 4π²) skipped, so state 1's gap is to 2π². (Seen on the sweep's barrier
-    # 2000 x 0.8 with `decay_lengths=8`: state 2 converged to level 3, and its interval as
-    # state 1's neighbour certified state 1 while the pair missed.)
+    # 2000 x 0.8 with pieces cut at 8 decay lengths: state 2 converged to level 3, and its
+    # interval as state 1's neighbour certified state 1 while the pair missed.)
     from sciml.solvers._eigen_pinn import _certified
 
     problem, states = two_states

@@ -62,6 +62,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from sciml import checks
 from sciml.validation.cases.quantum_wells import EXCITED_ENERGY_TOL, PSI_TOL
 from sciml.validation.registry import Case, Check, Outcome
 
@@ -269,17 +270,47 @@ def _result_name(result) -> str:
 _FILL = {"partner": 0, "passed": 0, "certified": 0, "false_certificate": 0, "results": ""}
 
 
+def _one_thread_worker() -> None:
+    """Process-pool initializer: float64 and one XLA thread per worker (the points are
+    small; workers, not threads, use the cores)."""
+    import os
+
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen"
+                               "=false intra_op_parallelism_threads=1").strip()
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+
+
 def sweep(points: Sequence[SweepPoint] | None = None, *, seed: int = SEED,
-          progress: bool = False) -> xr.Dataset:
+          progress: bool = False, workers: int = 1) -> xr.Dataset:
     """`solve_point` on every point (default: `sweep_points()`), as one Dataset over
     (`point`, `state`): `state` runs to the most states any point solved, missing states
     NaN (flags 0, `results` ''); per point `wall_time_s`, `n_states`, `error`, and
-    coordinates `kind`, `v0`, `width`, `center`, `label`."""
+    coordinates `kind`, `v0`, `width`, `center`, `label`.
+
+    `workers` > 1 solves the points in that many fresh processes, each `solve_point` on
+    one XLA thread in float64 (`progress` is then ignored)."""
     points = sweep_points() if points is None else list(points)
-    parts = []
-    for k, p in enumerate(points):
-        logger.info("sweep point %d/%d: %s", k + 1, len(points), p.label)
-        parts.append(solve_point(p, seed=seed, progress=progress))
+    workers = checks.count("workers", workers)
+    if workers == 1:
+        parts = []
+        for k, p in enumerate(points):
+            logger.info("sweep point %d/%d: %s", k + 1, len(points), p.label)
+            parts.append(solve_point(p, seed=seed, progress=progress))
+        return combine(points, parts)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")  # a forked JAX runtime is not safe
+    with ProcessPoolExecutor(workers, mp_context=context,
+                             initializer=_one_thread_worker) as pool:
+        futures = [pool.submit(solve_point, p, seed=seed) for p in points]
+        parts = []
+        for k, (p, f) in enumerate(zip(points, futures, strict=True)):
+            parts.append(f.result())
+            logger.info("sweep point %d/%d done: %s (%.0f s)", k + 1, len(points), p.label,
+                        float(parts[-1].wall_time_s))
     return combine(points, parts)
 
 
@@ -448,7 +479,9 @@ def sweep_figures(ds: xr.Dataset) -> dict:
 
 
 def _run() -> Outcome:
-    return sweep_outcome(sweep())
+    import os
+
+    return sweep_outcome(sweep(workers=max(1, min(2, os.cpu_count() or 1))))
 
 
 CASES = [
