@@ -291,6 +291,8 @@ def sweep(points: Sequence[SweepPoint] | None = None, *, seed: int = SEED,
 
     `workers` > 1 solves the points in that many fresh processes, each `solve_point` on
     one XLA thread in float64 (`progress` is then ignored)."""
+    import jax
+
     points = sweep_points() if points is None else list(points)
     workers = checks.count("workers", workers)
     if workers == 1:
@@ -298,13 +300,16 @@ def sweep(points: Sequence[SweepPoint] | None = None, *, seed: int = SEED,
         for k, p in enumerate(points):
             logger.info("sweep point %d/%d: %s", k + 1, len(points), p.label)
             parts.append(solve_point(p, seed=seed, progress=progress))
+            jax.clear_caches()  # each point compiles its own shapes: keep memory flat
         return combine(points, parts)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("spawn")  # a forked JAX runtime is not safe
-    with ProcessPoolExecutor(workers, mp_context=context,
-                             initializer=_one_thread_worker) as pool:
+    # One point per process: each point compiles its own shapes, and a worker that kept
+    # them all ran out of memory (24 GiB) after about ten points.
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread_worker,
+                             max_tasks_per_child=1) as pool:
         futures = [pool.submit(solve_point, p, seed=seed) for p in points]
         parts = []
         for k, (p, f) in enumerate(zip(points, futures, strict=True)):
