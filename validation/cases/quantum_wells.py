@@ -174,8 +174,10 @@ def _outcome(ds: xr.Dataset, energy_tols: list[float], psi_tol: float | None) ->
                    f"{ds.attrs['config_activation']}; "
                    + ("one network" if ds.attrs["pieces"] == 1 else
                       f"{ds.attrs['pieces']} networks joined C1 at the jumps of V"),
-        "training": f"Ritz {ds.attrs['config_ritz_steps']} + Adam {ds.attrs['config_adam_steps']}"
-                    f" + L-BFGS {ds.attrs['config_lbfgs_steps']} steps per state",
+        "training": ("last-layer Ritz start + " if ds.attrs["config_last_layer_ritz"] else "")
+                    + f"Ritz {ds.attrs['config_ritz_steps']} + Adam "
+                    f"{ds.attrs['config_adam_steps']} + L-BFGS "
+                    f"{ds.attrs['config_lbfgs_steps']} steps per state",
         "energies (PINN / exact)": "; ".join(
             f"n={s}: {float(ds.energy_pinn.sel(state=s)):.12g} / "
             f"{float(ds.energy_exact.sel(state=s)):.12g}" for s in ds.state.values),
