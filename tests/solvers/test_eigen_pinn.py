@@ -228,10 +228,10 @@ def test_config_and_solve_errors():
 
 @pytest.mark.slow
 def test_readme_example_meets_the_targets_and_is_certified():
-    # The README's library example, as written; measured (2-core machine, residual in units
-    # of (nπ)² + E_n): energy rel. errors 2.0e-9, 1.2e-9, 6.4e-10, psi L2 5.6e-6, 5.9e-6,
-    # 5.7e-6, psi bounds 1.5e-5, 2.6e-5, 5.0e-5, all certified, ~46 s (the same solve as
-    # the quantum_wells.finite_well.three_states case)
+    # The README's library example, as written; measured through the same solve, the
+    # quantum_wells.finite_well.three_states case (last-layer Ritz start, decaying pieces;
+    # one core, one XLA thread): energy rel. errors 3.7e-9, 1.0e-10, 4.9e-10, psi L2
+    # 7.3e-6, 3.2e-6, 5.3e-6, psi bounds 2.0e-5, 9.2e-6, 4.7e-5, all certified, 119 s
     well = get_problem("finite_well", L=1.0, depth=100.0, width=0.5)
     states = solve_eigenstates(well, 3, config=EigenPINNConfig(), key=jax.random.PRNGKey(0))
     for s in states:
