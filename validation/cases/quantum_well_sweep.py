@@ -21,32 +21,26 @@ A state that meets its targets without being certified is conservative, not a di
 doublet's members cannot be certified one by one (their gap is the splitting), and the
 targets judge them as a pair.
 
-Cost and state (measured on 10 of the 64 points, one process pinned to one core, seed 0,
-compilation included; `solve_point(SweepPoint(kind, v0, width, center))` on each, after
-`jax.config.update("jax_enable_x64", True)`): 39-79 s a point, mean 63 s, so about 65-70 min
-for the grid, under the 1.5 h budget; easy points stop early on their certificate (39 s),
-points that never certify run all 8000 L-BFGS steps (63-79 s). Of the 10: 6 meet every
-target, 4 miss, none falsely certified (every miss is uncertified); 15 states met their
-targets without a certificate. Misses: finite_well V0=2000 w=0.1 c=0.35 state 1 (ψ 1.07e-4),
-finite_well V0=2000 w=0.8 c=0.45 (ψ 2.4e-3, E 7.3e-5), finite_barrier V0=2000 w=0.8 c=0.5
-(the exactly degenerate pair's second member does not converge: subspace error 0.36) and
-finite_barrier V0=2000 w=0.1 c=0.5 state 3 (ψ 2.7e-4: split from state 4 by 5e-3, above
-`DOUBLET_RTOL`, so judged alone).
+History. First measured on 10 of the 64 points (one process on one core, seed 0), 4 missed,
+none falsely certified: finite_well V0=2000 w=0.1 c=0.35 (ψ 1.07e-4), finite_well V0=2000
+w=0.8 c=0.45 (ψ 2.4e-3), finite_barrier V0=2000 w=0.8 c=0.5 (the exactly degenerate pair:
+subspace error 0.36) and finite_barrier V0=2000 w=0.1 c=0.5 (state 3 ψ 2.7e-4). The
+residual in units of (nπ)² + E_n instead of (nπ)² + max V fixed the narrow ones; the wide
+well's state 3 (ψ 4.1e-4) and the wide barrier's pair (1.2e-3) and state 3 (4.7e-4) were
+fixed by the last-layer Ritz start (the Adam warm start it replaces left the wide well's
+states 2-3 at Rayleigh quotients 230 and 400 against levels 55.4 and 124.5, and its hidden
+layers a basis from which the residual phases collapsed to ψ = 0) together with decaying
+pieces in the forbidden regions (`EigenPINNConfig`: `last_layer_ritz`, `envelopes`).
 
-Since then the defaults measure the residual of state n in units of (nπ)² + E_n instead of
-(nπ)² + max V (`EigenPINNConfig.residual_scale`), and the certificate no longer takes a gap
-from a neighbour that converged to another level. Re-measured the same way (CPU seconds of
-the solve): finite_well V0=2000 w=0.1 c=0.35 now meets every target (ψ 9.1e-5, 3.7e-5,
-8.8e-6; uncertified; 85 s); finite_barrier V0=2000 w=0.1 c=0.5 too (ψ 2.9e-6, 3.2e-6,
-1.1e-5; states 1-2 certified; 105 s); finite_well V0=2000 w=0.8 c=0.45 meets states 1-2
-(ψ 3.0e-5, 4.9e-5) but state 3 misses (ψ 4.1e-4; 117 s); finite_barrier V0=2000 w=0.8
-c=0.5 still misses (pair subspace error 1.2e-3, state 3 ψ 4.7e-4; 105 s); finite_well V0=10
-w=0.5 c=0.5 and finite_barrier V0=100 w=0.1 c=0.35 still pass, all certified (41 s, 46 s).
-None falsely certified. The deep points now take 85-117 s against 63-79 s before (they
-never certify, so they run all 8000 L-BFGS steps; why each costs more is not yet measured),
-over the 80 s a point that keeps the grid in 1.5 h: the grid's time is to be re-measured.
-The case therefore still fails: it records where the defaults fall short of the issue's
-targets.
+The full grid with these defaults (`sciml validate --suite full --only quantum_wells.sweep`,
+started at commit 467e84b): its first 54 points took 8070 s of solve time (mean 149 s, at
+most 417 s), 75 min of wall time with the two workers, 25 min of it beside a test run on
+the same two cores; the last 10 (V0 = 500 and 2000, the costliest) were still running when
+the session ended, so neither the grid's verdict nor its time within the 1.5 h budget is
+measured yet.
+
+`sciml validate` runs the points in two worker processes (`sweep(workers=2)`, one XLA
+thread each, one point per process).
 
 Units: ħ²/(2m) = 1; x in units of l, E in units of ħ²/(2 m l²).
 """
