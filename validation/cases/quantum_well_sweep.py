@@ -264,16 +264,17 @@ def _result_name(result) -> str:
 _FILL = {"partner": 0, "passed": 0, "certified": 0, "false_certificate": 0, "results": ""}
 
 
-def _one_thread_worker() -> None:
-    """Process-pool initializer: float64 and one XLA thread per worker (the points are
-    small; workers, not threads, use the cores)."""
+def _one_thread_worker(x64: bool) -> None:
+    """Process-pool initializer: the caller's `jax_enable_x64` (a spawned process starts
+    from JAX's defaults) and one XLA thread per worker (the points are small; workers, not
+    threads, use the cores)."""
     import os
 
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen"
                                "=false intra_op_parallelism_threads=1").strip()
     import jax
 
-    jax.config.update("jax_enable_x64", True)
+    jax.config.update("jax_enable_x64", x64)
 
 
 def sweep(points: Sequence[SweepPoint] | None = None, *, seed: int = SEED,
@@ -284,7 +285,7 @@ def sweep(points: Sequence[SweepPoint] | None = None, *, seed: int = SEED,
     coordinates `kind`, `v0`, `width`, `center`, `label`.
 
     `workers` > 1 solves the points in that many fresh processes, each `solve_point` on
-    one XLA thread in float64 (`progress` is then ignored)."""
+    one XLA thread with the caller's `jax_enable_x64` (`progress` is then ignored)."""
     import jax
 
     points = sweep_points() if points is None else list(points)
@@ -303,6 +304,7 @@ def sweep(points: Sequence[SweepPoint] | None = None, *, seed: int = SEED,
     # One point per process: each point compiles its own shapes, and a worker that kept
     # them all ran out of memory (24 GiB) after about ten points.
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread_worker,
+                             initargs=(bool(jax.config.jax_enable_x64),),
                              max_tasks_per_child=1) as pool:
         futures = [pool.submit(solve_point, p, seed=seed) for p in points]
         parts = []
