@@ -264,17 +264,22 @@ def _result_name(result) -> str:
 _FILL = {"partner": 0, "passed": 0, "certified": 0, "false_certificate": 0, "results": ""}
 
 
-def _one_thread_worker(x64: bool) -> None:
-    """Process-pool initializer: the caller's `jax_enable_x64` (a spawned process starts
-    from JAX's defaults) and one XLA thread per worker (the points are small; workers, not
-    threads, use the cores)."""
+def _one_thread_worker() -> None:
+    """Process-pool initializer: one XLA thread per worker (the points are small; workers,
+    not threads, use the cores)."""
     import os
 
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen"
                                "=false intra_op_parallelism_threads=1").strip()
+
+
+def _solve_point_in_worker(point: SweepPoint, seed: int, x64: bool) -> xr.Dataset:
+    """`solve_point` in a spawned worker, under the caller's x64 setting (a spawned process
+    starts from JAX's defaults), as a context rather than a global flip."""
     import jax
 
-    jax.config.update("jax_enable_x64", x64)
+    with jax.enable_x64(x64):
+        return solve_point(point, seed=seed)
 
 
 def sweep(points: Sequence[SweepPoint] | None = None, *, seed: int = SEED,
@@ -303,10 +308,10 @@ def sweep(points: Sequence[SweepPoint] | None = None, *, seed: int = SEED,
     context = multiprocessing.get_context("spawn")  # a forked JAX runtime is not safe
     # One point per process: each point compiles its own shapes, and a worker that kept
     # them all ran out of memory (24 GiB) after about ten points.
+    x64 = bool(jax.config.jax_enable_x64)
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread_worker,
-                             initargs=(bool(jax.config.jax_enable_x64),),
                              max_tasks_per_child=1) as pool:
-        futures = [pool.submit(solve_point, p, seed=seed) for p in points]
+        futures = [pool.submit(_solve_point_in_worker, p, seed, x64) for p in points]
         parts = []
         for k, (p, f) in enumerate(zip(points, futures, strict=True)):
             parts.append(f.result())
