@@ -12,7 +12,8 @@ excludes the error evaluations (each is timed and subtracted).
    options; PyTorch backend, PyTorch's default threads, float32.
 2. `sciml-same`: sciml with that network (size, tanh, Glorot-normal init), point
    counts (soft boundary and initial losses), Adam steps and rate, then L-BFGS for as
-   many iterations as DeepXDE's median seed took; float32.
+   many iterations as DeepXDE's median seed took; float32. Why it ends above DeepXDE:
+   `burgers_lbfgs_swap.py` runs its Adam endpoint under both L-BFGS implementations.
 3. `sciml-best`: what sciml users run for Burgers (the `pde.burgers.rad` validation
    case): hard constraints, RAD resampling of 4000 points in 10 rounds, an MLP 2-24×4-1,
    dense BFGS with a strong-Wolfe line search, float64.
