@@ -136,6 +136,9 @@ def run_seed(size: str, seed: int, threads: int) -> dict:
     gb = jax.vmap(problem.boundary_value)(bpts)
     start, final, n_iter, wall, tpredict = torch_lbfgs(model, problem, res.points, bpts, gb,
                                                        cfg["torch_max"], threads)
+    if abs(start - row["after_adam"]["loss"]) > 1e-4 * row["after_adam"]["loss"]:
+        raise RuntimeError(f"the PyTorch port's loss {start:.6e} is not the JAX loss "
+                           f"{row['after_adam']['loss']:.6e}: the arms would not share a loss")
     row["torch start loss"] = start
     row["torch"] = dict(rel_l2=err(tpredict(pts_e)), loss=final, steps=n_iter, wall_s=wall)
     row["optax m100, torch's count"] = optax_arm(100, n_iter)
