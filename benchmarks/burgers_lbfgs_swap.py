@@ -37,7 +37,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _common import RESULTS, meta, write_json  # noqa: E402
-from burgers_vs_deepxde import T_END, eval_grid  # noqa: E402
+from burgers_vs_deepxde import T_END, eval_grid, same_setup  # noqa: E402
 
 SIZES = {
     "small": dict(seeds=(0,), adam=300, lbfgs=100, torch_max=100),
@@ -98,23 +98,17 @@ def run_seed(size: str, seed: int, threads: int) -> dict:
     import optax
 
     from sciml.problems.pde import Burgers
-    from sciml.solvers import PINNConfig, Soft, fit, predict, train_pinn
+    from sciml.solvers import fit, predict, train_pinn
     from sciml.solvers._pinn import ResidualLoss, _make_loss
-    from sciml.validation.factories import build_network, make_sampler
 
     cfg = SIZES[size]
     pts_e, ref = eval_grid()
     err = lambda u: float(np.linalg.norm(u - ref) / np.linalg.norm(ref))
     problem = Burgers(t_end=T_END)
-    # sciml-same's network, constraint, sampler and Adam phase (burgers_vs_deepxde.py)
-    net = build_network("mlp", problem, key=jax.random.key(seed), width=20, depth=3,
-                        init="glorot_normal")
-    constraint = Soft(weight=1.0, n_boundary=80, n_initial=160)
-    config = PINNConfig(adam_steps=cfg["adam"], learning_rate=1e-3, final_lr_ratio=1.0,
-                        lbfgs_steps=0, log_every=500)
+    # sciml-same's network, constraint, sampler and Adam phase, without its L-BFGS phase
+    net, config, constraint, sampler = same_setup(problem, seed, cfg["adam"], 0)
     key = jax.random.key(1000 + seed)
-    res = train_pinn(problem, net, make_sampler("sobol", 2540), config, constraint=constraint,
-                     key=key)
+    res = train_pinn(problem, net, sampler, config, constraint=constraint, key=key)
     model = res.model
     _, _, kb = jax.random.split(key, 3)  # the boundary points as train_pinn draws them
     bpts = constraint.points(problem, kb)

@@ -78,13 +78,29 @@ class Clock:
         return time.perf_counter() - self.start - self.excluded
 
 
+def same_setup(problem, seed: int, adam_steps: int, lbfgs_steps: int):
+    """`sciml-same`: DeepXDE's example in sciml terms, as (network, `PINNConfig`, soft
+    constraint, sampler); the trainer's key is `jax.random.key(1000 + seed)`."""
+    import jax
+
+    from sciml.solvers import PINNConfig, Soft
+    from sciml.validation.factories import build_network, make_sampler
+
+    net = build_network("mlp", problem, key=jax.random.key(seed), width=20, depth=3,
+                        init="glorot_normal")
+    config = PINNConfig(adam_steps=adam_steps, learning_rate=1e-3, final_lr_ratio=1.0,
+                        lbfgs_steps=lbfgs_steps, log_every=500)
+    return (net, config, Soft(weight=1.0, n_boundary=80, n_initial=160),
+            make_sampler("sobol", 2540))
+
+
 def sciml_worker(kind: str, size: str, seed: int, lbfgs_steps: int | None) -> dict:
     import jax
 
     if kind == "sciml-best":
         jax.config.update("jax_enable_x64", True)
     from sciml.problems.pde import Burgers
-    from sciml.solvers import PINNConfig, Soft, predict, train_pinn
+    from sciml.solvers import PINNConfig, predict, train_pinn
     from sciml.validation.cases.pde import FULL
     from sciml.validation.factories import build_network, make_sampler
 
@@ -94,12 +110,8 @@ def sciml_worker(kind: str, size: str, seed: int, lbfgs_steps: int | None) -> di
     clock = Clock()
     problem = Burgers(t_end=T_END)
     if kind == "sciml-same":
-        net = build_network("mlp", problem, key=jax.random.key(seed), width=20, depth=3,
-                            init="glorot_normal")
-        config = PINNConfig(adam_steps=cfg["adam"], learning_rate=1e-3, final_lr_ratio=1.0,
-                            lbfgs_steps=lbfgs_steps or cfg["lbfgs"], log_every=500)
-        constraint = Soft(weight=1.0, n_boundary=80, n_initial=160)
-        sampler = make_sampler("sobol", 2540)
+        net, config, constraint, sampler = same_setup(problem, seed, cfg["adam"],
+                                                      lbfgs_steps or cfg["lbfgs"])
         setup = ("MLP 2-20x3-1 tanh (Glorot normal), 2540 Sobol + 80 boundary + 160 initial "
                  "points (soft), "
                  f"Adam {config.adam_steps} at 1e-3 + L-BFGS {config.lbfgs_steps}, float32")
